@@ -1,0 +1,1 @@
+"""State, configuration, budgets and wiring of the graded loop."""

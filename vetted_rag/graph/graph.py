@@ -1,0 +1,117 @@
+"""The graded loop: prepare → cache_lookup → retrieve → generate → self_check → grade_hallucination
+→ grade_answer → finalize → cache_store, with retry (rewrite → retrieve, or regenerate) until the
+checks pass or a budget is spent.
+
+Model-calling nodes are async so LangGraph's per-attempt `timeout` applies; a transient
+provider error is retried with exponential backoff and jitter (`RetryPolicy`); once retries
+are spent, `provider_failed` routes the run to `finalize` with status `error`.
+"""
+
+from __future__ import annotations
+
+from langgraph.errors import NodeError, NodeTimeoutError
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, RetryPolicy
+
+from vetted_rag.graph.configuration import Configuration
+from vetted_rag.graph.state import InputState, OutputState, State
+from vetted_rag.nodes import note
+from vetted_rag.nodes.cache_lookup import cache_lookup
+from vetted_rag.nodes.cache_store import cache_store
+from vetted_rag.nodes.finalize import finalize
+from vetted_rag.nodes.generate import generate
+from vetted_rag.nodes.grade_answer import grade_answer
+from vetted_rag.nodes.grade_hallucination import grade_hallucination
+from vetted_rag.nodes.prepare import prepare
+from vetted_rag.nodes.retrieve import retrieve
+from vetted_rag.nodes.retry import retry
+from vetted_rag.nodes.self_check import self_check
+from vetted_rag.observability import complete, traced
+from vetted_rag.providers import TransientProviderError
+
+MODEL_NODES = ("cache_lookup", "generate", "grade_hallucination", "grade_answer", "retry")
+
+
+def is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, (TransientProviderError, NodeTimeoutError, TimeoutError))
+
+
+def provider_failed(state: State, error: NodeError) -> Command:
+    """After retries: end the run cleanly with status `error` and the provider's message."""
+    reason = f"{error.node} failed: {error.error}"
+    update = {"status": "error", "stop_reason": reason, "trace": note("error", reason)}
+    complete(update, error.node, 0.0, 0.0, state.get("run_id"))
+    return Command(update=update, goto="finalize")
+
+
+# ---- routing ----------------------------------------------------------------------------
+
+
+def after_prepare(state: State) -> str:
+    return "finalize" if state.get("status") else "cache_lookup"
+
+
+def after_cache_lookup(state: State) -> str:
+    return "finalize" if (state.get("cache") or {}).get("hit") else "retrieve"
+
+
+def after_retrieve(state: State) -> str:
+    return "generate" if state.get("passages") else "finalize"
+
+
+def after_generate(state: State) -> str:
+    return "finalize" if state.get("retry_action") == "stop" else "self_check"
+
+
+def after_self_check(state: State) -> str:
+    check = state.get("code_check") or {}
+    return "retry" if check.get("ran") and not check.get("ok") else "grade_hallucination"
+
+
+def after_grade_hallucination(state: State) -> str:
+    return "grade_answer" if state["hallucination_grade"]["binary_score"] == "yes" else "retry"
+
+
+def after_grade_answer(state: State) -> str:
+    return "finalize" if state["answer_grade"]["binary_score"] == "yes" else "retry"
+
+
+def after_retry(state: State) -> str:
+    return {"rewrite": "retrieve", "regenerate": "generate"}.get(state.get("retry_action", "stop"), "finalize")
+
+
+# ---- wiring -----------------------------------------------------------------------------
+
+
+def build_graph(config: Configuration | None = None) -> StateGraph:
+    """The uncompiled graph; node timeouts and retries come from `config.policy`."""
+    policy = (config or Configuration.from_env()).policy
+    retry_policy = RetryPolicy(max_attempts=policy.max_retries + 1, initial_interval=policy.retry_initial_interval_s,
+                               backoff_factor=2.0, max_interval=30.0, jitter=True, retry_on=is_transient)
+    builder = StateGraph(State, context_schema=Configuration, input_schema=InputState, output_schema=OutputState)
+    nodes = {"prepare": prepare, "cache_lookup": cache_lookup, "retrieve": retrieve, "generate": generate,
+             "self_check": self_check, "grade_hallucination": grade_hallucination, "grade_answer": grade_answer,
+             "retry": retry, "finalize": finalize, "cache_store": cache_store}
+    for name, node in nodes.items():
+        if name in MODEL_NODES:
+            builder.add_node(name, traced(name, node), retry_policy=retry_policy, timeout=policy.llm_timeout_s,
+                             error_handler=provider_failed)
+        else:
+            builder.add_node(name, traced(name, node))
+    builder.add_edge(START, "prepare")
+    builder.add_conditional_edges("prepare", after_prepare, ["cache_lookup", "finalize"])
+    builder.add_conditional_edges("cache_lookup", after_cache_lookup, ["retrieve", "finalize"])
+    builder.add_conditional_edges("retrieve", after_retrieve, ["generate", "finalize"])
+    builder.add_conditional_edges("generate", after_generate, ["self_check", "finalize"])
+    builder.add_conditional_edges("self_check", after_self_check, ["grade_hallucination", "retry"])
+    builder.add_conditional_edges("grade_hallucination", after_grade_hallucination, ["grade_answer", "retry"])
+    builder.add_conditional_edges("grade_answer", after_grade_answer, ["finalize", "retry"])
+    builder.add_conditional_edges("retry", after_retry, ["retrieve", "generate", "finalize"])
+    builder.add_edge("finalize", "cache_store")
+    builder.add_edge("cache_store", END)
+    return builder
+
+
+# LangGraph Studio / Server entry (langgraph.json): compiled without a checkpointer, the
+# server brings its own.
+graph = build_graph().compile(name="vetted-rag")

@@ -1,0 +1,191 @@
+"""The knowledge base: a Chroma collection per tenant (persistent on disk, or a Chroma server).
+
+Chunk ids are content hashes, so re-ingesting a file adds nothing new and drops its stale
+chunks. The collection carries a fingerprint of its chunk ids that changes whenever
+content is added or deleted; cached answers are scoped by it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from urllib.parse import urlparse
+
+import chromadb
+from chromadb.config import Settings
+from langchain_text_splitters import Language, RecursiveCharacterTextSplitter
+
+from vetted_rag.embeddings import chroma_embedding_function
+from vetted_rag.graph.configuration import Configuration
+from vetted_rag.graph.state import Passage
+from vetted_rag.tools.scraper import ScrapeError, parse_html
+
+TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".rst"}
+HTML_SUFFIXES = {".html", ".htm"}
+CHUNK_SIZE, CHUNK_OVERLAP = 700, 80
+
+
+@dataclass
+class SourceDocument:
+    source: str
+    title: str
+    text: str
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    files: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    def merge(self, other: IngestReport) -> None:
+        self.added += other.added
+        self.unchanged += other.unchanged
+        self.removed += other.removed
+        self.files += other.files
+        self.failed += other.failed
+
+
+@lru_cache(maxsize=4)
+def chroma_client(data_dir: str, chroma_url: str | None) -> chromadb.ClientAPI:
+    settings = Settings(anonymized_telemetry=False)
+    if chroma_url:
+        url = urlparse(chroma_url)
+        return chromadb.HttpClient(host=url.hostname or "localhost", port=url.port or 8000,
+                                   ssl=url.scheme == "https", settings=settings)
+    path = Path(data_dir).expanduser() / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+def read_document(path: Path) -> SourceDocument:
+    """Markdown, text and HTML files; HTML goes through the scraper's parser."""
+    suffix = path.suffix.lower()
+    if suffix not in TEXT_SUFFIXES | HTML_SUFFIXES:
+        raise ScrapeError(f"unsupported file type {suffix or '(none)'}; ingest takes {sorted(TEXT_SUFFIXES | HTML_SUFFIXES)}")
+    raw = path.read_bytes()
+    if suffix in HTML_SUFFIXES:
+        page = parse_html(raw, path.resolve().as_uri())
+        return SourceDocument(str(path), page.title or path.stem, page.text)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScrapeError(f"not UTF-8 text: {exc}") from exc
+    title = next((line.lstrip("# ").strip() for line in text.splitlines() if line.startswith("#")), path.stem)
+    return SourceDocument(str(path), title, text)
+
+
+class KnowledgeBase:
+    def __init__(self, config: Configuration) -> None:
+        self.config = config
+        self.name = f"{config.collection}-{config.tenant}"
+        self._client = chroma_client(str(config.data_path), config.chroma_url)
+        self._collection = self._client.get_or_create_collection(
+            self.name,
+            embedding_function=chroma_embedding_function(config.embedding_model),
+            configuration={"hnsw": {"space": "cosine"}},
+        )
+        self._splitter = RecursiveCharacterTextSplitter.from_language(
+            Language.MARKDOWN, chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP
+        )
+        self._write_lock = threading.Lock()
+
+    # ---- reading --------------------------------------------------------------------------
+
+    def count(self) -> int:
+        return self._collection.count()
+
+    @property
+    def fingerprint(self) -> str:
+        return (self._collection.metadata or {}).get("fingerprint", "empty")
+
+    def search(self, query: str, k: int, threshold: float) -> list[Passage]:
+        if self.count() == 0:
+            return []
+        found = self._collection.query(query_texts=[query], n_results=min(k, self.count()),
+                                       include=["documents", "metadatas", "distances"])
+        passages: list[Passage] = []
+        for pid, text, meta, distance in zip(found["ids"][0], found["documents"][0],
+                                             found["metadatas"][0], found["distances"][0]):
+            score = 1.0 - float(distance)  # cosine space: distance = 1 - similarity
+            if score >= threshold:
+                passages.append(Passage(id=pid, source=str(meta["source"]), title=str(meta.get("title", "")),
+                                        chunk=int(meta.get("chunk", 0)), text=text or "", score=round(score, 4)))
+        return passages
+
+    # ---- writing --------------------------------------------------------------------------
+
+    def add_document(self, doc: SourceDocument) -> IngestReport:
+        """Store one document's chunks; replaces that source's previous chunks."""
+        chunks = [c for c in self._splitter.split_text(doc.text) if c.strip()]
+        ids = [hashlib.sha256(f"{doc.source}\n{c}".encode()).hexdigest()[:32] for c in chunks]
+        with self._write_lock:
+            existing = set(self._collection.get(where={"source": doc.source}, include=[])["ids"])
+            new = [(i, n, c) for n, (i, c) in enumerate(zip(ids, chunks)) if i not in existing]
+            stale = sorted(existing - set(ids))
+            if stale:
+                self._collection.delete(ids=stale)
+            if new:
+                self._collection.add(
+                    ids=[i for i, _, _ in new], documents=[c for _, _, c in new],
+                    metadatas=[{"source": doc.source, "title": doc.title, "chunk": n} for _, n, _ in new],
+                )
+            if new or stale:
+                self._refresh_fingerprint()
+        return IngestReport(added=len(new), unchanged=len(ids) - len(new), removed=len(stale), files=1)
+
+    def ingest_paths(self, paths: list[str | Path]) -> IngestReport:
+        """Files and folders (recursively). A file that fails is reported and skipped."""
+        report = IngestReport()
+        for root in map(Path, paths):
+            if not root.exists():
+                report.failed.append((str(root), "no such file or directory"))
+                continue
+            files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+            for path in files:
+                if root.is_dir() and path.suffix.lower() not in TEXT_SUFFIXES | HTML_SUFFIXES:
+                    continue  # folders may hold images etc.; only named files are reported as unsupported
+                try:
+                    report.merge(self.add_document(read_document(path)))
+                except (ScrapeError, OSError) as exc:
+                    report.failed.append((str(path), str(exc)))
+        return report
+
+    def delete_source(self, source: str) -> int:
+        with self._write_lock:
+            ids = self._collection.get(where={"source": source}, include=[])["ids"]
+            if ids:
+                self._collection.delete(ids=ids)
+                self._refresh_fingerprint()
+        return len(ids)
+
+    def _refresh_fingerprint(self) -> None:
+        ids = sorted(self._collection.get(include=[])["ids"])
+        digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16] if ids else "empty"
+        self._collection.modify(metadata={"fingerprint": digest})
+
+    def ensure_sample(self) -> IngestReport | None:
+        """Ingest the shipped sample knowledge base into an empty public collection."""
+        if self.count() or self.config.tenant != "public":
+            return None
+        with resources.as_file(resources.files("vetted_rag") / "sample_kb") as folder:
+            return self.ingest_paths([folder])
+
+
+_OPEN: dict[tuple, KnowledgeBase] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def open_knowledge_base(config: Configuration) -> KnowledgeBase:
+    """One KnowledgeBase per store, collection, tenant and embedding model in this process."""
+    key = (str(config.data_path), config.chroma_url, config.collection, config.tenant, config.embedding_model)
+    with _OPEN_LOCK:
+        if key not in _OPEN:
+            _OPEN[key] = KnowledgeBase(config)
+        return _OPEN[key]

@@ -1,0 +1,49 @@
+"""cache_lookup: serve a vetted answer for the same or a paraphrased question, if one is cached.
+
+A semantic hit is verified by the answer grader (configurable) before it is served, since
+hard negatives ("list to string" vs "string to list") score above any useful threshold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from langgraph.runtime import Runtime
+
+from vetted_rag.cache import open_cache
+from vetted_rag.graph.configuration import Configuration
+from vetted_rag.graph.state import State
+from vetted_rag.nodes import configuration, note
+from vetted_rag.nodes.schemas import GradeAnswer
+from vetted_rag.observability import CACHE_LOOKUPS
+from vetted_rag.prompts import answer_messages
+from vetted_rag.providers import call_model
+
+
+async def cache_lookup(state: State, runtime: Runtime[Configuration]) -> dict:
+    config = configuration(runtime)
+    if not config.cache_enabled or state.get("no_cache"):
+        return {"cache": {"hit": False, "bypassed": True}, "trace": note("bypass", "cache disabled for this run")}
+    cache = open_cache(config)
+    hit = await asyncio.to_thread(cache.lookup, state["question"])
+    if hit is None:
+        CACHE_LOOKUPS.labels(result="miss").inc()
+        return {"cache": {"hit": False, "warning": cache.last_warning}, "trace": note("miss", cache.last_warning or "no entry")}
+    update: dict = {}
+    info = {"hit": True, "kind": hit.kind, "similarity": round(hit.similarity, 4), "entry_question": hit.question}
+    if hit.kind == "semantic" and config.cache_verify_hits:
+        reply = await call_model(config.grader, config, answer_messages(state["question"], hit.answer),
+                                 schema=GradeAnswer, max_tokens=80)
+        update["usage"] = reply.usage
+        verified = reply.parsed is not None and reply.parsed.binary_score == "yes"
+        info |= {"verified": verified, "verification": reply.parsed.reason if reply.parsed else reply.error}
+        if not verified:
+            CACHE_LOOKUPS.labels(result="rejected").inc()
+            return update | {"cache": info | {"hit": False},
+                             "trace": note("rejected", f"semantic hit not confirmed by the answer grader: {info['verification']}", **info)}
+    CACHE_LOOKUPS.labels(result=hit.kind).inc()
+    return update | {
+        "status": "answered", "generation": hit.answer, "passages": hit.passages, "grades": hit.grades,
+        "usage": {"cost_saved_usd": hit.cost_usd},
+        "cache": info, "trace": note("hit", f"{hit.kind} match, similarity {hit.similarity:.3f}", **info),
+    }

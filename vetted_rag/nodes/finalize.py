@@ -1,0 +1,51 @@
+"""finalize: shape the result. Only an answer that passed every check is `answered`;
+anything else is `unverified` (the best attempt only if the policy allows, always flagged),
+`refused` or `error`, with the reason."""
+
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+
+from vetted_rag.graph.configuration import Configuration
+from vetted_rag.graph.state import State
+from vetted_rag.grounding import citations_for, is_abstention
+from vetted_rag.nodes import configuration, note
+from vetted_rag.security.redaction import redact
+
+
+def passed_every_check(state: State) -> bool:
+    grades = (state.get("hallucination_grade"), state.get("answer_grade"))
+    check = state.get("code_check") or {}
+    return (all(g and g["binary_score"] == "yes" for g in grades)
+            and (not check.get("ran") or bool(check.get("ok")))
+            and not is_abstention(state.get("generation", "")))
+
+
+def _why_unverified(state: State, config: Configuration) -> str:
+    if state.get("stop_reason"):
+        return state["stop_reason"]
+    if not state.get("passages"):
+        return f"no passage in the knowledge base is relevant enough (cosine >= {config.relevance_threshold})"
+    return "the last attempt did not pass its checks"
+
+
+async def finalize(state: State, runtime: Runtime[Configuration]) -> dict:
+    config = configuration(runtime)
+    status = state.get("status")
+    generation = state.get("generation", "")
+    if status not in ("refused", "error", "answered"):
+        status = "answered" if passed_every_check(state) else "unverified"
+    stop_reason = "" if status == "answered" else (state.get("stop_reason") or _why_unverified(state, config))
+    show = status == "answered" or (status == "unverified" and config.policy.return_unverified_answer)
+    answer = (redact(generation) if config.redact_answers else generation) if show and generation else None
+    update = {
+        "status": status,
+        "stop_reason": stop_reason,
+        "answer": answer,
+        "citations": citations_for(generation, state.get("passages", [])) if answer else [],
+        "iterations": state.get("attempts", 0),
+        "trace": note(status, stop_reason or "every check passed"),
+    }
+    if status == "answered":
+        update["history"] = [{"question": state["question"], "answer": generation}]
+    return update

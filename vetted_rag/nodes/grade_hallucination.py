@@ -1,0 +1,46 @@
+"""grade_hallucination: is the answer grounded in the retrieved passages?
+
+Rule: the deterministic support check (valid citations, every sentence supported by its
+cited passages) runs first; only if it passes is the LLM grader asked. The grade is
+"yes" only if both say yes. Malformed grader output (after a retry) counts as "no".
+"""
+
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+
+from vetted_rag.graph.configuration import Configuration
+from vetted_rag.graph.state import Grade, State
+from vetted_rag.grounding import check_support, is_abstention
+from vetted_rag.nodes import configuration, note
+from vetted_rag.nodes.schemas import GradeHallucination
+from vetted_rag.observability import GRADES
+from vetted_rag.prompts import hallucination_messages
+from vetted_rag.providers import call_model
+
+
+async def grade_hallucination(state: State, runtime: Runtime[Configuration]) -> dict:
+    config = configuration(runtime)
+    answer, passages = state.get("generation", ""), state.get("passages", [])
+    report = check_support(answer, passages, config.support_threshold, config.require_citations)
+    update: dict = {}
+    if not report.ok:
+        grade = Grade(grader="hallucination", binary_score="no", reason=f"support check: {report.reason}")
+    elif is_abstention(answer):
+        grade = Grade(grader="hallucination", binary_score="yes", reason=report.reason)
+    else:
+        reply = await call_model(config.grader, config, hallucination_messages(answer, passages),
+                                 schema=GradeHallucination, max_tokens=80)
+        update["usage"] = reply.usage
+        if reply.parsed is None:
+            grade = Grade(grader="hallucination", binary_score="no", reason=f"grader {reply.error}")
+        else:
+            grade = Grade(grader="hallucination", binary_score=reply.parsed.binary_score,
+                          reason=f"grader: {reply.parsed.reason}")
+    GRADES.labels(grader="hallucination", score=grade["binary_score"]).inc()
+    return update | {
+        "hallucination_grade": grade,
+        "grades": state.get("grades", []) + [grade],
+        "trace": note(grade["binary_score"], grade["reason"], support=round(report.min_support, 3),
+                      invalid_citations=report.invalid_citations, unsupported=report.unsupported[:3]),
+    }

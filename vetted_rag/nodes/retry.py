@@ -1,0 +1,53 @@
+"""retry: after a failed check, decide how to try again — or stop when a budget is spent.
+
+Not grounded, or code that fails -> regenerate with the reason as feedback. Grounded but
+not addressing the question -> rewrite the question and retrieve again (while rewrites
+remain), else regenerate. A rewrite that repeats an earlier query stops the run: the same
+search cannot give a different result.
+"""
+
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+
+from vetted_rag.graph.budgets import exhausted, near_duplicate
+from vetted_rag.graph.configuration import Configuration
+from vetted_rag.graph.state import State
+from vetted_rag.nodes import configuration, note
+from vetted_rag.nodes.schemas import RewrittenQuestion
+from vetted_rag.prompts import rewrite_messages
+from vetted_rag.providers import call_model
+
+
+def _failure(state: State) -> tuple[str, str]:
+    """(which check failed, its reason)."""
+    check = state.get("code_check") or {}
+    if check.get("ran") and not check.get("ok"):
+        return "code", f"the code in your answer failed when run: {check.get('error')}"
+    grade = state.get("hallucination_grade")
+    if grade and grade["binary_score"] == "no":
+        return "grounding", grade["reason"]
+    grade = state.get("answer_grade") or {"reason": "the answer was not graded"}
+    return "relevance", grade["reason"]
+
+
+async def retry(state: State, runtime: Runtime[Configuration]) -> dict:
+    config = configuration(runtime)
+    spent = exhausted(state, config)
+    if spent:
+        return {"retry_action": "stop", "stop_reason": spent, "trace": note("stop", spent)}
+    failed, reason = _failure(state)
+    if failed != "relevance" or state.get("rewrites", 0) >= config.policy.max_rewrites:
+        return {"retry_action": "regenerate", "feedback": reason,
+                "trace": note("regenerate", f"{failed} check failed: {reason}")}
+    reply = await call_model(config.grader, config, rewrite_messages(state["question"], reason),
+                             schema=RewrittenQuestion, max_tokens=60)
+    query = reply.parsed.question.strip() if reply.parsed else ""
+    update = {"usage": reply.usage, "rewrites": state.get("rewrites", 0) + 1}
+    earlier = state.get("queries", [])
+    if not query or near_duplicate(query, earlier, config.policy.loop_similarity):
+        why = ("loop detected: the rewritten question repeats an earlier query" if query
+               else f"the rewrite failed ({reply.error})")
+        return update | {"retry_action": "stop", "stop_reason": why, "trace": note("stop", why, query=query)}
+    return update | {"retry_action": "rewrite", "query": query, "queries": earlier + [query], "feedback": "",
+                     "trace": note("rewrite", f"answer did not address the question: {reason}", query=query)}

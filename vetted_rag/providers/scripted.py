@@ -1,0 +1,94 @@
+"""A deterministic chat model driven by a script: for control-flow tests and the CI eval gate.
+
+The script maps a call kind to a list of replies, consumed in order (the last one
+repeats). The kind is the structured-output schema's name (`GradeHallucination`,
+`GradeAnswer`, `RewrittenQuestion`) or `"text"` for plain generation. A reply is a string
+(the model's text), a dict or Pydantic object (sent as JSON), an exception instance
+(raised, to simulate provider failures), `HANG` (never answers), or a callable
+`(messages) -> reply`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable
+from pydantic import BaseModel, Field, PrivateAttr
+
+from vetted_rag.providers.structured import structured_runnable
+
+HANG = "__hang__"
+
+
+class ScriptedChatModel(BaseChatModel):
+    """Replies from `script`; records every call in `calls` as (kind, messages)."""
+
+    script: dict[str, Any] = Field(default_factory=dict)
+    name_for_pricing: str = "scripted"
+    _cursor: dict[str, int] = PrivateAttr(default_factory=dict)
+    calls: list[tuple[str, list[BaseMessage]]] = Field(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    @property
+    def model_name(self) -> str:
+        return self.name_for_pricing
+
+    def count(self, kind: str) -> int:
+        return sum(1 for k, _ in self.calls if k == kind)
+
+    def _next_reply(self, kind: str, messages: list[BaseMessage]) -> Any:
+        self.calls.append((kind, messages))
+        replies = self.script.get(kind, self.script.get("*"))
+        if replies is None:
+            raise KeyError(f"the script has no reply for {kind!r}")
+        if callable(replies):
+            return replies(messages)
+        if not isinstance(replies, list):
+            return replies
+        i = self._cursor.get(kind, 0)
+        self._cursor[kind] = i + 1
+        reply = replies[min(i, len(replies) - 1)]
+        return reply(messages) if callable(reply) else reply
+
+    def _message(self, reply: Any, messages: list[BaseMessage]) -> AIMessage:
+        if isinstance(reply, BaseException):
+            raise reply
+        if isinstance(reply, BaseModel):
+            reply = reply.model_dump()
+        text = reply if isinstance(reply, str) else json.dumps(reply)
+        prompt_words = sum(len(str(m.content).split()) for m in messages)
+        out_words = len(text.split())
+        return AIMessage(
+            content=text,
+            usage_metadata={"input_tokens": prompt_words, "output_tokens": out_words,
+                            "total_tokens": prompt_words + out_words},
+            response_metadata={"model_name": self.name_for_pricing},
+        )
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        reply = self._next_reply(kwargs.get("schema_name", "text"), messages)
+        while reply == HANG:  # a sync hang can only be bounded by the caller's thread policy
+            time.sleep(0.05)
+        return ChatResult(generations=[ChatGeneration(message=self._message(reply, messages))])
+
+    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                         run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        reply = self._next_reply(kwargs.get("schema_name", "text"), messages)
+        if reply == HANG:
+            await asyncio.Event().wait()  # cancellable, like a network call that never returns
+        return ChatResult(generations=[ChatGeneration(message=self._message(reply, messages))])
+
+    def with_structured_output(
+        self, schema: Any, *, include_raw: bool = False, **kwargs: Any
+    ) -> Runnable[LanguageModelInput, Any]:
+        return structured_runnable(self.bind(schema_name=schema.__name__), schema, include_raw)

@@ -1,0 +1,61 @@
+"""PII and secret redaction for logs, traces, the audit log and cache keys (OWASP LLM02)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_SECRET = re.compile(
+    r"\b(?:sk|pk|rk|co|ghp|gho|xox[abp]|AKIA|ASIA|vr)[-_][A-Za-z0-9_\-]{16,}\b"
+    r"|\bAKIA[0-9A-Z]{16}\b"
+    r"|(?i:\b(?:api[_-]?key|token|secret|password|bearer)\b[\"']?\s*[:=]?\s*[\"']?)[A-Za-z0-9_\-./+=]{12,}"
+)
+_EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,4})?\b")
+_CARD = re.compile(r"\b\d(?:[ -]?\d){12,18}\b")
+_NATIONAL_ID = re.compile(r"\b\d{3}-\d{2}-\d{4}\b|\b[A-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]\b")
+_PHONE = re.compile(r"(?<![\w/])\+?\d{1,3}?[\s.-]?\(?\d{2,4}\)?[\s.-]?\d{3,4}[\s.-]?\d{3,4}\b")
+
+
+def luhn_ok(digits: str) -> bool:
+    nums = [int(d) for d in digits][::-1]
+    total = sum(n if i % 2 == 0 else (n * 2 - 9 if n * 2 > 9 else n * 2) for i, n in enumerate(nums))
+    return len(nums) >= 13 and total % 10 == 0
+
+
+def iban_ok(candidate: str) -> bool:
+    s = candidate.replace(" ", "")
+    rearranged = s[4:] + s[:4]
+    try:
+        return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
+    except ValueError:
+        return False
+
+
+def _card(match: re.Match) -> str:
+    digits = re.sub(r"\D", "", match.group(0))
+    return "[CARD]" if luhn_ok(digits) else match.group(0)
+
+
+def _iban(match: re.Match) -> str:
+    return "[IBAN]" if iban_ok(match.group(0)) else match.group(0)
+
+
+def redact(text: str) -> str:
+    """Replace secrets, emails, IBANs, Luhn-valid card numbers, national ids and phone numbers."""
+    text = _SECRET.sub("[SECRET]", text)
+    text = _EMAIL.sub("[EMAIL]", text)
+    text = _IBAN.sub(_iban, text)
+    text = _CARD.sub(_card, text)
+    text = _NATIONAL_ID.sub("[ID]", text)
+    return _PHONE.sub("[PHONE]", text)
+
+
+def redact_obj(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: redact_obj(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_obj(v) for v in value]
+    return value
