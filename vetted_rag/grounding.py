@@ -73,10 +73,15 @@ def check_support(answer: str, passages: list[dict], threshold: float, require_c
         )
     if require_citations and not markers:
         return SupportReport(False, "the answer cites no passage", min_support=0.0)
+    sentences = _sentences(answer)
+    normalised = [" ".join(sorted(content_words(CITATION.sub(" ", s)))) for s in sentences]
+    repeats = len(normalised) - len(set(normalised))
+    if repeats:
+        return SupportReport(False, f"the answer repeats itself ({repeats} repeated sentence(s))", min_support=0.0)
     vocab = [content_words(p["text"] + " " + p.get("title", "")) for p in passages]
     answer_cited = sorted(set(markers)) or list(range(1, len(passages) + 1))
     unsupported, worst = [], 1.0
-    for sentence in _sentences(answer):
+    for sentence in sentences:
         words = content_words(CITATION.sub(" ", sentence))
         if len(words) < 3:  # too short to judge ("Yes.", a heading)
             continue
@@ -102,3 +107,32 @@ def citations_for(answer: str, passages: list[dict]) -> list[dict]:
             seen.append(n)
     return [{"marker": n, "id": passages[n - 1]["id"], "source": passages[n - 1]["source"],
              "title": passages[n - 1].get("title", ""), "chunk": passages[n - 1].get("chunk", 0)} for n in seen]
+
+
+def attribute_citations(answer: str, passages: list[dict], threshold: float) -> tuple[str, int]:
+    """Add [n] to each uncited sentence whose best-supporting passage clears `threshold`.
+
+    Small models rarely write citation markers; attributing after the fact keeps every
+    answer cited without trusting the model. A sentence no passage supports stays
+    uncited, so the support check still fails it. Returns (answer, sentences attributed).
+    """
+    if is_abstention(answer) or not passages or "```" in answer:
+        return answer, 0
+    vocab = [content_words(p["text"] + " " + p.get("title", "")) for p in passages]
+    added = 0
+
+    def attribute(match: re.Match) -> str:
+        nonlocal added
+        sentence, end = match.group(1), match.group(2)
+        words = content_words(sentence)
+        if CITATION.search(sentence) or len(words) < 3:
+            return match.group(0)
+        shares = [len(words & v) / len(words) for v in vocab]
+        best = max(range(len(shares)), key=shares.__getitem__)
+        if shares[best] < threshold:
+            return match.group(0)
+        added += 1
+        return f"{sentence.rstrip()} [{best + 1}]{end}"
+
+    cited = re.sub(r"([^.!?\n]+?)([.!?](?:\s+|$)|\n+|$)", attribute, answer.strip())
+    return cited, added

@@ -127,7 +127,7 @@ class Configuration:
         default="minilm",
         metadata={"description": "'minilm' (packaged ONNX all-MiniLM-L6-v2) or 'cohere:<model>'."},
     )
-    max_answer_tokens: int = field(default=200, metadata={"description": "Output token cap per generation."})
+    max_answer_tokens: int = field(default=120, metadata={"description": "Output token cap per generation."})
     temperature: float = field(default=0.0, metadata={"description": "Sampling temperature for all calls."})
     prices_per_million: dict[str, list[float]] = field(
         default_factory=dict,

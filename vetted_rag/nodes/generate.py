@@ -7,6 +7,7 @@ from langgraph.runtime import Runtime
 from vetted_rag.graph.budgets import near_duplicate
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.state import State
+from vetted_rag.grounding import attribute_citations
 from vetted_rag.nodes import configuration, note
 from vetted_rag.prompts import generate_messages
 from vetted_rag.providers import call_model
@@ -17,7 +18,7 @@ async def generate(state: State, runtime: Runtime[Configuration]) -> dict:
     messages = generate_messages(state["question"], state.get("passages", []), state.get("feedback"),
                                  state.get("history", []))
     reply = await call_model(config.chat_model, config, messages, max_tokens=config.max_answer_tokens)
-    answer = reply.text.strip()
+    answer, attributed = attribute_citations(reply.text.strip(), state.get("passages", []), config.support_threshold)
     earlier = state.get("answers", [])
     attempt = state.get("attempts", 0) + 1
     update = {
@@ -28,4 +29,5 @@ async def generate(state: State, runtime: Runtime[Configuration]) -> dict:
         reason = "loop detected: the regenerated answer repeats an earlier, rejected one"
         return update | {"stop_reason": reason, "retry_action": "stop",
                          "trace": note("loop", reason, attempt=attempt, answer=answer)}
-    return update | {"retry_action": None, "trace": note("answered", f"attempt {attempt}", attempt=attempt, answer=answer)}
+    return update | {"retry_action": None, "trace": note("answered", f"attempt {attempt}", attempt=attempt, answer=answer,
+                                                                 attributed_citations=attributed)}

@@ -1,0 +1,202 @@
+"""`vetted-rag` command line.
+
+Exit codes: 0 answered / success, 2 bad usage or input, 3 unverified, 4 refused,
+5 error (provider), 1 unexpected failure. Errors print one line unless --debug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from dataclasses import fields
+from typing import Any
+
+from vetted_rag.graph.configuration import Configuration, RunPolicy
+
+EXIT = {"answered": 0, "unverified": 3, "refused": 4, "error": 5}
+
+
+def _config(args: argparse.Namespace) -> Configuration:
+    names = {f.name for f in fields(Configuration)} | {f.name for f in fields(RunPolicy)}
+    return Configuration.from_env(**{k: v for k, v in vars(args).items() if k in names})
+
+
+def _policy_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("run policy (overrides the configured value for this command)")
+    for f in fields(RunPolicy):
+        if f.name in {"return_unverified_answer"}:
+            continue
+        kind = float if "_s" in f.name or "usd" in f.name or f.name == "loop_similarity" else int
+        group.add_argument("--" + f.name.replace("_", "-"), type=kind, dest=f.name, help=f.metadata["description"])
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", dest="data_dir", help="data directory (env VETTED_RAG_DATA_DIR)")
+    parser.add_argument("--chat-model", dest="chat_model", help="'embedded', 'cohere:<model>' or 'provider:model'")
+    parser.add_argument("--tenant", dest="tenant", help=argparse.SUPPRESS)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from vetted_rag.api import Agent
+
+    agent = Agent(_config(args))
+    progress = not args.json and not args.quiet and sys.stderr.isatty() or args.progress
+
+    async def run() -> Any:
+        result = None
+        async for item in agent.astream(args.question, thread_id=args.thread, no_cache=args.no_cache):
+            if "result" in item:
+                result = item["result"]
+            elif progress:
+                print(f"  · {item['node']:<20} {item['decision']:<16} {item['reason'][:90]}", file=sys.stderr)
+        return result
+
+    result = asyncio.run(run())
+    if args.json:
+        print(result.model_dump_json(exclude={"trace"} if not args.trace else None))
+    else:
+        mark = {"answered": "✔ verified", "unverified": "⚠ UNVERIFIED", "refused": "✖ refused", "error": "✖ error"}
+        print(f"{mark[result.status]} after {result.iterations} graded attempt(s)  run {result.run_id}")
+        if result.stop_reason:
+            print(f"reason: {result.stop_reason}")
+        print()
+        print(result.answer or "(no answer)")
+        if result.citations:
+            print("\nsources:")
+            for c in result.citations:
+                print(f"  [{c['marker']}] {c['title']} — {c['source']} (chunk {c['chunk']})")
+        u = result.usage
+        print(f"\ntokens {u.get('total_tokens', 0)} (in {u.get('input_tokens', 0)}, out {u.get('output_tokens', 0)})"
+              f"  cost ${u.get('cost_usd', 0.0):.6f}  cache {'hit' if result.cache.get('hit') else 'miss'}")
+    return EXIT[result.status]
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from vetted_rag.ingest import ingest_sources
+
+    report = ingest_sources(_config(args), args.paths, depth=args.depth, same_host=args.same_host,
+                            max_pages=args.max_pages, allow=tuple(args.allow or ()))
+    print(json.dumps({"added": report.added, "unchanged": report.unchanged, "removed": report.removed,
+                      "files": report.files, "failed": [{"source": s, "error": e} for s, e in report.failed]},
+                     indent=None if args.json else 2))
+    for source, error in report.failed:
+        print(f"skipped {source}: {error}", file=sys.stderr)
+    return 0 if report.files or not report.failed else 2
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from vetted_rag.server import create_app
+
+    uvicorn.run(create_app(_config(args)), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from vetted_rag.cache import open_cache
+
+    cache = open_cache(_config(args))
+    print(json.dumps({"cleared": cache.clear()} if args.action == "clear" else cache.stats()))
+    return 0
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from vetted_rag.observability import trace_store
+
+    config = _config(args)
+    store = trace_store(config.data_path, config.trace_retention_days)
+    if not args.run_id:
+        print(json.dumps(store.recent(), indent=2))
+        return 0
+    run = store.get(args.run_id)
+    if run is None:
+        print(f"no stored trace for run {args.run_id}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(run, indent=2))
+        return 0
+    print(f"run {run['run_id']}: {run['status']}  {run.get('stop_reason', '')}\nquestion: {run['question']}")
+    for e in run["trace"]:
+        print(f"  {e['node']:<20} {e['duration_ms']:>9.1f} ms  {e['decision']:<16} {e['reason'][:100]}")
+    return 0
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from vetted_rag.graph.graph import graph
+
+    print(graph.get_graph().draw_mermaid())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vetted-rag", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ask = sub.add_parser("ask", help="ask a question; prints a graded answer with citations")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--trace", action="store_true", help="include the decision trace in --json output")
+    ask.add_argument("--thread", help="continue a conversation (SQLite checkpoints)")
+    ask.add_argument("--no-cache", action="store_true", help="bypass the answer cache")
+    ask.add_argument("--quiet", action="store_true", help="no node-by-node progress")
+    ask.add_argument("--progress", action="store_true", help="show progress even when stderr is not a terminal")
+    _common(ask)
+    _policy_flags(ask)
+    ask.set_defaults(func=cmd_ask)
+
+    ingest = sub.add_parser("ingest", help="add files, folders or web pages to the knowledge base")
+    ingest.add_argument("paths", nargs="+", help="files, folders or http(s) URLs")
+    ingest.add_argument("--depth", type=int, default=0, help="crawl depth for URLs")
+    ingest.add_argument("--same-host", action="store_true", help="only follow links on the start host")
+    ingest.add_argument("--max-pages", type=int, default=50)
+    ingest.add_argument("--allow", action="append", help="host or CIDR exempt from the private-address refusal")
+    ingest.add_argument("--json", action="store_true")
+    _common(ingest)
+    ingest.set_defaults(func=cmd_ingest)
+
+    serve = sub.add_parser("serve", help="run the HTTP endpoint (LangServe under /agent)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    _common(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    cache = sub.add_parser("cache", help="cache statistics or clearing")
+    cache.add_argument("action", choices=["stats", "clear"])
+    _common(cache)
+    cache.set_defaults(func=cmd_cache)
+
+    trace = sub.add_parser("trace", help="show a stored decision trace (no RUN_ID: recent runs)")
+    trace.add_argument("run_id", nargs="?")
+    trace.add_argument("--json", action="store_true")
+    _common(trace)
+    trace.set_defaults(func=cmd_trace)
+
+    graph = sub.add_parser("graph", help="print the graph as a Mermaid diagram")
+    graph.set_defaults(func=cmd_graph, debug=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except (ValueError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"vetted-rag: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - one clear line, not a traceback
+        if args.debug:
+            raise
+        print(f"vetted-rag: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
