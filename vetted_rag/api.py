@@ -71,15 +71,17 @@ class Agent:
         if load_sample:
             open_knowledge_base(self.config).ensure_sample()
 
-    def run_config(self, config: Configuration, thread_id: str | None) -> dict[str, Any]:
-        run = {"recursion_limit": config.policy.effective_recursion_limit}
+    def run_config(self, config: Configuration, thread_id: str | None, callbacks: Any = None) -> dict[str, Any]:
+        run: dict[str, Any] = {"recursion_limit": config.policy.effective_recursion_limit}
+        if callbacks:
+            run["callbacks"] = callbacks  # lets a caller's stream_events see the graph's nodes
         if thread_id:
             run["configurable"] = {"thread_id": thread_id}
         return run
 
     async def astream(self, question: str, *, thread_id: str | None = None, policy: dict[str, Any] | None = None,
-                      no_cache: bool = False, run_id: str | None = None,
-                      config: Configuration | None = None) -> AsyncIterator[dict[str, Any]]:
+                      no_cache: bool = False, run_id: str | None = None, config: Configuration | None = None,
+                      callbacks: Any = None) -> AsyncIterator[dict[str, Any]]:
         """Yield each trace event as its node finishes, then `{"result": AskResult}`."""
         config = (config or self.config).with_policy(**(policy or {}))
         run_id = run_id or uuid.uuid4().hex
@@ -97,7 +99,7 @@ class Agent:
                 await pump(self.graph)
 
         async def pump(graph: Any) -> None:
-            async for mode, chunk in graph.astream(inputs, self.run_config(config, thread_id), context=config,
+            async for mode, chunk in graph.astream(inputs, self.run_config(config, thread_id, callbacks), context=config,
                                                    stream_mode=["updates", "values"]):
                 if mode == "values":
                     state.clear()

@@ -1,0 +1,58 @@
+"""Shared fixtures: a knowledge base on the shipped sample docs, and scripted models by name."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from pathlib import Path
+
+import pytest
+
+from vetted_rag import Agent, Configuration
+from vetted_rag.knowledge_base import open_knowledge_base
+from vetted_rag.providers import register_chat_model
+from vetted_rag.providers.scripted import ScriptedChatModel
+
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def sample_dir(tmp_path_factory) -> Path:
+    """A data directory whose public collection holds the sample knowledge base (ingested once)."""
+    root = tmp_path_factory.mktemp("sample-data")
+    kb = open_knowledge_base(Configuration(data_dir=str(root)))
+    report = kb.ensure_sample()
+    assert report is not None and report.added > 0 and not report.failed
+    return root
+
+
+@pytest.fixture
+def data_dir(sample_dir, tmp_path) -> Path:
+    """A private copy of the sample data directory (runs may write cache entries and traces)."""
+    target = tmp_path / "data"
+    shutil.copytree(sample_dir, target)
+    return target
+
+
+@pytest.fixture
+def scripted(data_dir):
+    """`scripted(script, **config) -> (Agent, model)` with the cache off unless asked for."""
+
+    def make(script: dict, **overrides) -> tuple[Agent, ScriptedChatModel]:
+        model = ScriptedChatModel(script=script)
+        name = f"scripted:test-{next(_names)}"
+        register_chat_model(name, model)
+        policy = overrides.pop("policy", {})
+        config = Configuration(chat_model=name, data_dir=str(data_dir), cache_enabled=overrides.pop("cache_enabled", False),
+                               **overrides)
+        if policy:
+            from dataclasses import replace
+            config = replace(config, policy=replace(config.policy, **policy))
+        return Agent(config, load_sample=False), model
+
+    return make
+
+
+GOOD_ANSWER = "Set the max_cost_usd field of the run policy to set a cost budget [1]."
+YES = {"binary_score": "yes", "reason": "fine"}
+NO = {"binary_score": "no", "reason": "not supported"}

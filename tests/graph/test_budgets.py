@@ -1,0 +1,127 @@
+"""Every way a run can end under its policy is a clean status, never an exception."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.conftest import GOOD_ANSWER, NO, YES
+from vetted_rag import Configuration, RunPolicy
+from vetted_rag.providers import ProviderError, TransientProviderError
+from vetted_rag.providers.scripted import HANG
+
+QUESTION = "How do I set a cost budget?"
+FAST_RETRY = {"retry_initial_interval_s": 0.01}
+
+
+def test_hanging_model_is_stopped_at_the_wall_clock_limit(scripted):
+    agent, model = scripted({"text": [HANG]}, policy={"max_execution_time_s": 1.0, "llm_timeout_s": 30.0})
+    started = time.monotonic()
+    result = agent.ask(QUESTION)
+    assert result.status == "unverified" and "wall-clock limit of 1s" in result.stop_reason
+    assert model.count("text") == 1  # stopped, not retried
+    assert time.monotonic() - started < 15  # generous: only proves it did not wait for llm_timeout_s
+    assert [e["node"] for e in result.trace][:3] == ["prepare", "cache_lookup", "retrieve"]
+    assert result.trace[-1]["node"] == "run" and result.trace[-1]["decision"] == "stop"
+
+
+def test_per_call_timeout_is_retried_then_an_error(scripted):
+    agent, model = scripted({"text": [HANG]}, policy={"llm_timeout_s": 0.2, "max_retries": 1, **FAST_RETRY})
+    result = agent.ask(QUESTION)
+    assert result.status == "error" and "generate failed" in result.stop_reason
+    assert model.count("text") == 2  # first attempt + one retry
+
+
+def test_transient_failures_twice_then_success(scripted):
+    flaky = [TransientProviderError("429 too many requests"), TransientProviderError("503"), GOOD_ANSWER]
+    agent, model = scripted({"text": flaky, "GradeHallucination": [YES], "GradeAnswer": [YES]},
+                            policy={"max_retries": 2, **FAST_RETRY})
+    result = agent.ask(QUESTION)
+    assert result.status == "answered" and model.count("text") == 3 and result.iterations == 1
+
+
+def test_permanent_failure_is_an_error_with_the_providers_message(scripted):
+    agent, model = scripted({"text": [ProviderError("401 invalid api key")]}, policy=FAST_RETRY)
+    result = agent.ask(QUESTION)
+    assert result.status == "error" and "401 invalid api key" in result.stop_reason
+    assert model.count("text") == 1  # a permanent error is not retried
+    assert result.answer is None
+
+
+def test_identical_rewrites_are_detected_as_a_loop(scripted):
+    agent, model = scripted({"text": [GOOD_ANSWER, "To set a cost budget use max_cost_usd [1]."],
+                             "GradeHallucination": [YES], "GradeAnswer": [NO],
+                             "RewrittenQuestion": [{"question": "How do I set a cost budget?"}]},
+                            policy={"max_iterations": 5, "max_rewrites": 3})
+    result = agent.ask(QUESTION)
+    assert result.status == "unverified" and "loop detected" in result.stop_reason
+    assert model.count("text") == 1 and result.iterations == 1  # stopped early, not after 5 attempts
+
+
+def test_repeated_answer_is_detected_as_a_loop(scripted):
+    agent, model = scripted({"text": [GOOD_ANSWER], "GradeHallucination": [NO]}, policy={"max_iterations": 5})
+    result = agent.ask(QUESTION)
+    assert "loop detected" in result.stop_reason and model.count("text") == 2
+
+
+def test_token_budget_stops_with_counted_totals(scripted):
+    answers = ["A cost budget is set in the run policy [1].", "Export VETTED_RAG_MAX_COST_USD before asking [1].",
+               "Pass --max-cost-usd to the ask command [1]."]
+    agent, model = scripted({"text": answers, "GradeHallucination": [NO]},
+                            policy={"max_iterations": 10, "max_total_tokens": 300})
+    result = agent.ask(QUESTION)
+    assert result.status == "unverified" and result.stop_reason.startswith("token budget spent")
+    assert result.usage["total_tokens"] >= 300 and str(result.usage["total_tokens"]) in result.stop_reason
+    assert model.count("text") < 10
+
+
+def test_cost_budget_uses_the_price_table(scripted):
+    answers = ["A cost budget is set in the run policy [1].", "Export VETTED_RAG_MAX_COST_USD before asking [1].",
+               "Pass --max-cost-usd to the ask command [1]."]
+    agent, model = scripted({"text": answers, "GradeHallucination": [NO]},
+                            prices_per_million={"scripted": [1000.0, 1000.0]},
+                            policy={"max_iterations": 10, "max_cost_usd": 0.3})
+    result = agent.ask(QUESTION)
+    assert result.stop_reason.startswith("cost budget spent") and result.usage["cost_usd"] >= 0.3
+    expected = result.usage["total_tokens"] * 1000.0 / 1_000_000
+    assert result.usage["cost_usd"] == pytest.approx(expected)
+
+
+def test_recursion_limit_lower_than_the_budget_needs(scripted):
+    agent, model = scripted({"text": [GOOD_ANSWER], "GradeHallucination": [YES], "GradeAnswer": [YES]},
+                            policy={"recursion_limit": 6})
+    result = agent.ask(QUESTION)
+    assert result.status == "unverified" and "recursion limit of 6" in result.stop_reason
+    assert model.calls == []
+
+
+def test_recursion_limit_reached_mid_run_is_a_status(scripted):
+    answers = ["A cost budget is set in the run policy [1].", "Export VETTED_RAG_MAX_COST_USD before asking [1].",
+               "Pass --max-cost-usd to the ask command [1].", "Budgets stop runs early [1]."]
+    agent, model = scripted({"text": answers, "GradeHallucination": [NO]},
+                            policy={"max_iterations": 10, "recursion_limit": 18})
+    result = agent.ask(QUESTION)
+    assert result.status == "unverified" and "recursion limit" in result.stop_reason
+    assert model.count("text") < 10
+
+
+def test_recursion_limit_is_derived_from_the_iteration_budget():
+    assert RunPolicy(max_iterations=3).effective_recursion_limit == 24
+    assert RunPolicy(max_iterations=3, recursion_limit=50).effective_recursion_limit == 50
+
+
+def test_a_request_can_only_lower_the_policy():
+    config = Configuration(policy=RunPolicy(max_iterations=3, max_cost_usd=1.0))
+    lowered = config.with_policy(max_iterations=10, max_cost_usd=0.1, max_total_tokens=100, unknown=5)
+    assert lowered.policy.max_iterations == 3 and lowered.policy.max_cost_usd == 0.1
+    assert lowered.policy.max_total_tokens == 100
+
+
+def test_policy_from_environment():
+    config = Configuration.from_env({"VETTED_RAG_MAX_ITERATIONS": "2", "VETTED_RAG_MAX_COST_USD": "0.5",
+                                     "VETTED_RAG_RECURSION_LIMIT": "none", "VETTED_RAG_CACHE_ENABLED": "off"})
+    assert config.policy.max_iterations == 2 and config.policy.max_cost_usd == 0.5
+    assert config.policy.recursion_limit is None and config.cache_enabled is False
+    with pytest.raises(ValueError, match="VETTED_RAG_MAX_ITERATIONS"):
+        Configuration.from_env({"VETTED_RAG_MAX_ITERATIONS": "many"})
