@@ -11,10 +11,10 @@ import pytest
 import uvicorn
 from langserve import RemoteRunnable
 
-from tests.conftest import GOOD_ANSWER, YES
+from tests.conftest import YES
 from vetted_rag import Configuration
 from vetted_rag.providers import ProviderError, register_chat_model
-from vetted_rag.providers.scripted import ScriptedChatModel
+from vetted_rag.providers.scripted import ScriptedChatModel, extractive_answer
 from vetted_rag.server import create_app
 
 
@@ -28,7 +28,7 @@ def _reply(messages):
     text = messages[-1].content
     if "fail please" in text:
         return ProviderError("401 bad key")
-    return GOOD_ANSWER
+    return extractive_answer(messages)
 
 
 @pytest.fixture(scope="module")
