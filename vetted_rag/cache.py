@@ -165,14 +165,8 @@ _CACHES: dict[tuple, AnswerCache] = {}
 
 
 def open_cache(config: Configuration) -> AnswerCache:
-    key = (config.cache_backend, str(config.data_path), config.chroma_url, config.redis_url, config.tenant,
-           config.collection, config.chat_model, config.grader, config.embedding_model,
-           config.cache_similarity_threshold, config.cache_ttl_s)
+    key = (str(config.data_path), config.chroma_url, config.tenant, config.collection, config.chat_model,
+           config.grader, config.embedding_model, config.cache_similarity_threshold, config.cache_ttl_s)
     if key not in _CACHES:
-        if config.cache_backend == "redis":
-            from vetted_rag.cache_redis import RedisAnswerCache
-
-            _CACHES[key] = RedisAnswerCache(config)
-        else:
-            _CACHES[key] = ChromaAnswerCache(config)
+        _CACHES[key] = ChromaAnswerCache(config)
     return _CACHES[key]

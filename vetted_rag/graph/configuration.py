@@ -12,7 +12,7 @@ import os
 import typing
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 ENV_PREFIX = "VETTED_RAG_"
 
@@ -168,10 +168,6 @@ class Configuration:
 
     # --- cache --------------------------------------------------------------------------
     cache_enabled: bool = field(default=True, metadata={"description": "Serve vetted answers from the cache."})
-    cache_backend: Literal["chroma", "redis"] = field(
-        default="chroma", metadata={"description": "'chroma' (embedded) or 'redis' (scale-out)."}
-    )
-    redis_url: str | None = field(default=None, metadata={"description": "redis://host:port for the cache."})
     cache_similarity_threshold: float | None = field(
         default=None,
         metadata={"description": "Cosine threshold for a semantic hit; None uses the embedding model's measured default."},

