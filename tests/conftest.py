@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import shutil
+import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -56,3 +60,25 @@ def scripted(data_dir):
 GOOD_ANSWER = "Set the max_cost_usd field of the run policy to set a cost budget [1]."
 YES = {"binary_score": "yes", "reason": "fine"}
 NO = {"binary_score": "no", "reason": "not supported"}
+
+
+@contextlib.contextmanager
+def serve(app):
+    """Run an ASGI app on a real uvicorn server on a free loopback port; yields its base URL."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "server did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

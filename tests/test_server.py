@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-
 import httpx
 import pytest
-import uvicorn
 from langserve import RemoteRunnable
 
-from tests.conftest import YES
+from tests.conftest import YES, serve
 from vetted_rag import Configuration
 from vetted_rag.providers import ProviderError, register_chat_model
 from vetted_rag.providers.scripted import ScriptedChatModel, extractive_answer
 from vetted_rag.server import create_app
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _reply(messages):
@@ -35,18 +24,10 @@ def _reply(messages):
 def server(sample_dir, tmp_path_factory):
     model = ScriptedChatModel(script={"text": _reply, "GradeHallucination": YES, "GradeAnswer": YES})
     register_chat_model("scripted:server", model)
-    config = Configuration(chat_model="scripted:server", data_dir=str(sample_dir), cache_enabled=False)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "server did not start"
-    yield f"http://127.0.0.1:{port}", model
-    srv.should_exit = True
-    thread.join(10)
+    config = Configuration(chat_model="scripted:server", data_dir=str(sample_dir), cache_enabled=False,
+                           auth_required=False)
+    with serve(create_app(config)) as url:
+        yield url, model
 
 
 def test_health_and_readiness(server):

@@ -1,7 +1,8 @@
 """`vetted-rag` command line.
 
 Exit codes: 0 answered / success, 2 bad usage or input, 3 unverified, 4 refused,
-5 error (provider), 1 unexpected failure. Errors print one line unless --debug.
+5 error (provider), 6 audit log tampered, 1 unexpected failure. Errors print one line
+unless --debug.
 """
 
 from __future__ import annotations
@@ -125,6 +126,38 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys(args: argparse.Namespace) -> int:
+    from vetted_rag.security.audit import AuditLog
+    from vetted_rag.security.keys import KeyStore
+
+    config = _config(args)
+    keys, audit = KeyStore(config.data_path / "keys.sqlite"), AuditLog(config.data_path / "audit.jsonl")
+    if args.action == "list":
+        print(json.dumps(keys.list(), indent=2))
+        return 0
+    if args.action == "create":
+        key, secret = keys.create(args.name, args.role, tenant=args.key_tenant, requests_per_minute=args.rpm,
+                                  tokens_per_minute=args.tpm)
+        audit.append(key_id="cli", role="admin", action="key create", target=f"{key.key_id} {key.role} {key.tenant}",
+                     outcome="created")
+        print(json.dumps({"key_id": key.key_id, "role": key.role, "tenant": key.tenant, "secret": secret}))
+        print("store the secret now: only its hash is kept", file=sys.stderr)
+        return 0
+    revoked = keys.revoke(args.name)
+    audit.append(key_id="cli", role="admin", action="key revoke", target=args.name,
+                 outcome="revoked" if revoked else "not found")
+    print(json.dumps({"key_id": args.name, "revoked": revoked}))
+    return 0 if revoked else 2
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from vetted_rag.security.audit import AuditLog
+
+    intact, records, problem = AuditLog(_config(args).data_path / "audit.jsonl").verify()
+    print(f"audit log {'intact' if intact else 'TAMPERED'}: {records} record(s) verified" + (f"; {problem}" if problem else ""))
+    return 0 if intact else 6
+
+
 def cmd_graph(args: argparse.Namespace) -> int:
     from vetted_rag.graph.graph import graph
 
@@ -174,6 +207,21 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--json", action="store_true")
     _common(trace)
     trace.set_defaults(func=cmd_trace)
+
+    keys = sub.add_parser("keys", help="create, revoke or list API keys")
+    keys.add_argument("action", choices=["create", "revoke", "list"])
+    keys.add_argument("name", nargs="?", default="", help="key name (create) or key id (revoke)")
+    keys.add_argument("--role", choices=["reader", "editor", "admin"], default="reader")
+    keys.add_argument("--key-tenant", default="public", help="tenant whose knowledge base and cache the key reaches")
+    keys.add_argument("--rpm", type=int, default=60, help="requests per minute")
+    keys.add_argument("--tpm", type=int, default=200_000, help="tokens per minute")
+    _common(keys)
+    keys.set_defaults(func=cmd_keys)
+
+    audit = sub.add_parser("audit", help="verify the audit log's hash chain")
+    audit.add_argument("action", choices=["verify"])
+    _common(audit)
+    audit.set_defaults(func=cmd_audit)
 
     graph = sub.add_parser("graph", help="print the graph as a Mermaid diagram")
     graph.set_defaults(func=cmd_graph, debug=False)

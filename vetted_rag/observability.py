@@ -78,11 +78,13 @@ def complete(update: dict, node: str, started: float, seconds: float, run_id: st
     notes = trace.value if overwrite else (trace or [])
     usage = update.get("usage")
     usage = usage.value if isinstance(usage, Overwrite) else (usage or {})
-    events = [{"node": node, "started_at": round(started, 3), "duration_ms": round(seconds * 1000, 1),
-               "decision": n.get("decision", ""), "reason": n.get("reason", ""),
-               "details": n.get("details", {}), "usage": dict(usage)} for n in notes]
+    # Items that already carry a node are earlier events a node passed through (finalize's scrub).
+    new = [{"node": node, "started_at": round(started, 3), "duration_ms": round(seconds * 1000, 1),
+            "decision": n.get("decision", ""), "reason": n.get("reason", ""),
+            "details": n.get("details", {}), "usage": dict(usage)} for n in notes if "node" not in n]
+    events = [n for n in notes if "node" in n] + new
     update["trace"] = Overwrite(events) if overwrite else events
-    for event in events:
+    for event in new:
         log.info("%s: %s", node, event["decision"],
                  extra={"fields": {"run_id": run_id or update.get("run_id"), **event}})
 

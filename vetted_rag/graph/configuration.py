@@ -185,6 +185,10 @@ class Configuration:
     tenant: str = field(
         default="public", metadata={"description": "Scope of knowledge-base and cache entries (set per API key)."}
     )
+    auth_required: bool = field(
+        default=True,
+        metadata={"description": "HTTP server requires API keys; turn off only for local development."},
+    )
 
     policy: RunPolicy = field(default_factory=RunPolicy, metadata={"description": "Run budgets."})
 

@@ -4,13 +4,18 @@ anything else is `unverified` (the best attempt only if the policy allows, alway
 
 from __future__ import annotations
 
+import os
+
 from langgraph.runtime import Runtime
+from langgraph.types import Overwrite
 
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.state import State
 from vetted_rag.grounding import citations_for, is_abstention
 from vetted_rag.nodes import configuration, note
+from vetted_rag.prompts import PROTECTED
 from vetted_rag.security.redaction import redact
+from vetted_rag.security.screening import output_leak, withhold_leaks
 
 
 def passed_every_check(state: State) -> bool:
@@ -36,7 +41,10 @@ async def finalize(state: State, runtime: Runtime[Configuration]) -> dict:
     if status not in ("refused", "error", "answered"):
         status = "answered" if passed_every_check(state) else "unverified"
     stop_reason = "" if status == "answered" else (state.get("stop_reason") or _why_unverified(state, config))
-    show = status == "answered" or (status == "unverified" and config.policy.return_unverified_answer)
+    leak = output_leak(generation, PROTECTED, dict(os.environ)) if generation else None
+    if leak:  # never released, whatever the graders said
+        status, stop_reason = "unverified", f"answer withheld: {leak}"
+    show = not leak and (status == "answered" or (status == "unverified" and config.policy.return_unverified_answer))
     answer = (redact(generation) if config.redact_answers else generation) if show and generation else None
     update = {
         "status": status,
@@ -46,6 +54,10 @@ async def finalize(state: State, runtime: Runtime[Configuration]) -> dict:
         "iterations": state.get("attempts", 0),
         "trace": note(status, stop_reason or "every check passed"),
     }
+    if leak:  # the trace and grades quote the answer: scrub what would leak it too
+        environ = dict(os.environ)
+        update["grades"] = withhold_leaks(state.get("grades", []), PROTECTED, environ)
+        update["trace"] = Overwrite(withhold_leaks(state.get("trace", []), PROTECTED, environ) + update["trace"])
     if status == "answered":
         update["history"] = [{"question": state["question"], "answer": generation}]
     return update

@@ -47,6 +47,9 @@ REWRITE_SYSTEM = (
 
 REWRITE_USER = "Question: {question}\nWhy the last answer failed: {reason}\nRewritten question:"
 
+# Texts an answer must never quote (system prompt leakage, OWASP LLM07).
+PROTECTED = [GENERATE_SYSTEM, GRADE_HALLUCINATION_SYSTEM, GRADE_ANSWER_SYSTEM, REWRITE_SYSTEM]
+
 
 def format_passages(passages: list[dict]) -> str:
     return "\n".join(

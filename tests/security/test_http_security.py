@@ -1,0 +1,136 @@
+"""Keys, roles, limits, tenant isolation and the audit trail on a real server with auth on."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.conftest import YES, serve
+from vetted_rag import Configuration
+from vetted_rag.providers import register_chat_model
+from vetted_rag.providers.scripted import ScriptedChatModel, extractive_answer
+from vetted_rag.security.audit import AuditLog
+from vetted_rag.security.keys import KeyStore
+from vetted_rag.security.ratelimit import RateLimiter
+from vetted_rag.server import create_app
+
+ASK = {"input": {"question": "How do I set a cost budget?"}}
+
+
+class Clock:
+    now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def secured(sample_dir, tmp_path_factory):
+    data = tmp_path_factory.mktemp("secured")
+    import shutil
+    shutil.copytree(sample_dir, data, dirs_exist_ok=True)
+    register_chat_model("scripted:secured", ScriptedChatModel(
+        script={"text": extractive_answer, "GradeHallucination": YES, "GradeAnswer": YES}))
+    config = Configuration(chat_model="scripted:secured", data_dir=str(data))
+    keys = KeyStore(data / "keys.sqlite")
+    made = {}
+    for name, role, tenant, rpm in [("reader", "reader", "public", 100), ("editor", "editor", "public", 100),
+                                    ("admin", "admin", "public", 100), ("slow", "reader", "public", 2),
+                                    ("acme-editor", "editor", "acme", 100), ("acme-reader", "reader", "acme", 100),
+                                    ("revoked", "reader", "public", 100)]:
+        key, secret = keys.create(name, role, tenant=tenant, requests_per_minute=rpm)
+        made[name] = (key, {"X-API-Key": secret})
+    keys.revoke(made["revoked"][0].key_id)
+    clock = Clock()
+    with serve(create_app(config, limiter=RateLimiter(clock=clock))) as url:
+        yield url, made, clock, data
+
+
+def post(url, path, headers=None, **kw):
+    return httpx.post(url + path, headers=headers, timeout=60, **kw)
+
+
+def test_missing_wrong_and_revoked_keys_get_401(secured):
+    url, keys, _, _ = secured
+    assert post(url, "/agent/invoke", json=ASK).status_code == 401
+    assert post(url, "/agent/invoke", {"X-API-Key": "vr_nope_nope"}, json=ASK).status_code == 401
+    assert post(url, "/agent/invoke", keys["revoked"][1], json=ASK).status_code == 401
+    bearer = {"Authorization": "Bearer " + keys["reader"][1]["X-API-Key"]}
+    assert post(url, "/agent/invoke", bearer, json=ASK).status_code == 200
+
+
+def test_roles_are_enforced(secured):
+    url, keys, _, _ = secured
+    doc = {"documents": [{"source": "x", "text": "y"}]}
+    assert post(url, "/ingest", keys["reader"][1], json=doc).status_code == 403
+    assert httpx.get(url + "/admin/traces", headers=keys["editor"][1]).status_code == 403
+    assert httpx.get(url + "/admin/traces", headers=keys["admin"][1]).status_code == 200
+
+
+def test_rate_limit_then_recovery(secured):
+    url, keys, clock, _ = secured
+    headers = keys["slow"][1]
+    assert [post(url, "/agent/invoke", headers, json=ASK).status_code for _ in range(2)] == [200, 200]
+    limited = post(url, "/agent/invoke", headers, json=ASK)
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    clock.now += 61
+    assert post(url, "/agent/invoke", headers, json=ASK).status_code == 200
+
+
+def test_oversized_body_is_413(secured):
+    url, keys, _, _ = secured
+    r = post(url, "/agent/invoke", keys["reader"][1], json={"input": {"question": "x" * 70_000}})
+    assert r.status_code == 413
+
+
+def test_tenants_cannot_reach_each_others_documents_or_cache(secured):
+    url, keys, _, _ = secured
+    doc = {"documents": [{"source": "acme/llamas.md", "title": "Llamas",
+                          "text": "The acme llama herd grazes on the northern pasture every spring."}]}
+    assert post(url, "/ingest", keys["acme-editor"][1], json=doc).json()["added"] == 1
+    question = {"input": {"question": "Where does the acme llama herd graze?"}}
+    acme = post(url, "/agent/invoke", keys["acme-reader"][1], json=question).json()["output"]
+    assert acme["status"] == "answered" and acme["citations"][0]["source"] == "acme/llamas.md"
+    again = post(url, "/agent/invoke", keys["acme-reader"][1], json=question).json()["output"]
+    assert again["cache"]["hit"]
+    public = post(url, "/agent/invoke", keys["reader"][1], json=question).json()["output"]
+    assert not public["cache"].get("hit")
+    assert all(c["source"] != "acme/llamas.md" for c in public["citations"])
+    retrieved = [e for e in public["trace"] if e["node"] == "retrieve"]
+    assert all("acme" not in p["id"] for e in retrieved for p in e["details"]["passages"])
+
+
+def test_a_request_cannot_raise_its_policy(secured):
+    url, keys, _, _ = secured
+    body = {"input": {"question": "How do I set a cost budget?", "policy": {"max_iterations": 99}}}
+    out = post(url, "/agent/invoke", keys["reader"][1], json=body).json()["output"]
+    assert out["iterations"] <= 3
+
+
+def test_admin_reads_traces_and_every_action_is_audited(secured):
+    url, keys, _, data = secured
+    run = post(url, "/agent/invoke", keys["reader"][1], json=ASK).json()["output"]
+    trace = httpx.get(url + f"/admin/traces/{run['run_id']}", headers=keys["admin"][1])
+    assert trace.status_code == 200 and trace.json()["trace"][0]["node"] == "prepare"
+    assert httpx.get(url + "/admin/traces/unknown", headers=keys["admin"][1]).status_code == 404
+    verdict = httpx.get(url + "/admin/audit/verify", headers=keys["admin"][1]).json()
+    assert verdict["intact"] and verdict["records"] >= 3
+    lines = (data / "audit.jsonl").read_text().splitlines()
+    assert any(f'"run_id": "{run["run_id"]}"' in line and '"action": "ask"' in line for line in lines)
+    assert any('"action": "read trace"' in line for line in lines)
+    assert not any(s[1]["X-API-Key"] in (data / "audit.jsonl").read_text() for s in keys.values())
+
+
+def test_audit_chain_detects_tampering(tmp_path):
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    for i in range(5):
+        audit.append(key_id="k1", role="reader", action="ask", target=f"question {i} from bob@example.com",
+                     outcome="answered", run_id=f"r{i}")
+    assert audit.verify() == (True, 5, "")
+    assert "bob@example.com" not in audit.path.read_text()  # redacted
+    lines = audit.path.read_text().splitlines()
+    audit.path.write_text("\n".join(lines[:2] + [lines[2].replace("answered", "refused")] + lines[3:]) + "\n")
+    intact, _, problem = audit.verify()
+    assert not intact and "line 3 was altered" in problem
+    audit.path.write_text("\n".join(lines[:2] + lines[3:]) + "\n")
+    assert "line 3 does not follow" in audit.verify()[2]
