@@ -52,7 +52,7 @@ def scripted(data_dir):
         if policy:
             from dataclasses import replace
             config = replace(config, policy=replace(config.policy, **policy))
-        return Agent(config, load_sample=False), model
+        return Agent(config), model
 
     return make
 

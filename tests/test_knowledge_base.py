@@ -22,3 +22,18 @@ def test_ingest_reports_bad_files_and_keeps_the_rest(tmp_path):
     changed = kb.ingest_paths([docs / "good.md"])
     assert changed.added == 1 and changed.removed == 1 and kb.fingerprint != fingerprint
     assert kb.count() == 2
+
+
+def test_repeated_chunks_in_one_document_are_stored_once(tmp_path):
+    from vetted_rag.knowledge_base import SourceDocument
+
+    kb = KnowledgeBase(Configuration(data_dir=str(tmp_path), collection="dup"))
+    report = kb.add_document(SourceDocument("d.md", "d", "\n\n".join(["Same paragraph about goats. " * 30] * 3)))
+    assert report.added == kb.count() >= 1
+
+
+def test_http_ingest_never_reads_local_paths(tmp_path):
+    from vetted_rag.ingest import ingest_urls
+
+    report = ingest_urls(Configuration(data_dir=str(tmp_path), collection="u"), ["", ".", "/etc/passwd"])
+    assert report.added == 0 and [e for _, e in report.failed] == ["not an http(s) URL"] * 3

@@ -21,7 +21,6 @@ from pydantic import BaseModel, Field
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.graph import build_graph
 from vetted_rag.graph.state import Status
-from vetted_rag.knowledge_base import open_knowledge_base
 from vetted_rag.observability import log, record_run, trace_store
 
 T = TypeVar("T")
@@ -64,12 +63,10 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
 class Agent:
     """The vetted-rag agent bound to one configuration."""
 
-    def __init__(self, config: Configuration | None = None, *, load_sample: bool = True) -> None:
+    def __init__(self, config: Configuration | None = None) -> None:
         self.config = config or Configuration.from_env()
         self._builder = build_graph(self.config)
         self.graph = self._builder.compile(name="vetted-rag")
-        if load_sample:
-            open_knowledge_base(self.config).ensure_sample()
 
     def run_config(self, config: Configuration, thread_id: str | None, callbacks: Any = None) -> dict[str, Any]:
         run: dict[str, Any] = {"recursion_limit": config.policy.effective_recursion_limit}

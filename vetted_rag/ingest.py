@@ -9,23 +9,39 @@ from vetted_rag.knowledge_base import IngestReport, SourceDocument, open_knowled
 from vetted_rag.tools.scraper import ScraperPolicy, crawl
 
 
-def ingest_sources(config: Configuration, sources: list[str], *, depth: int = 0, same_host: bool = True,
-                   max_pages: int = 50, allow: tuple[str, ...] = (), policy: ScraperPolicy | None = None) -> IngestReport:
-    """Files and folders go through `ingest_paths`; http(s) URLs are crawled. Failures are reported, not raised."""
+def is_url(source: str) -> bool:
+    return urlparse(source).scheme in ("http", "https")
+
+
+def ingest_urls(config: Configuration, urls: list[str], *, depth: int = 0, same_host: bool = True,
+                max_pages: int = 50, policy: ScraperPolicy | None = None) -> IngestReport:
+    """Crawl http(s) URLs into the knowledge base; anything else is reported, never read from disk."""
     kb = open_knowledge_base(config)
     report = IngestReport()
-    policy = policy or ScraperPolicy(allow=allow)
-    for source in sources:
-        if urlparse(source).scheme in ("http", "https"):
-            for result in crawl(source, depth=depth, same_host=same_host, max_pages=max_pages, policy=policy):
-                if result.page is None:
-                    report.failed.append((result.url, result.error or "unknown error"))
-                elif not result.page.text.strip():
-                    report.failed.append((result.url, "the page has no text"))
-                else:
-                    page = result.page
-                    report.merge(kb.add_document(SourceDocument(page.canonical_url or page.final_url,
-                                                                page.title or page.final_url, page.text)))
-        else:
-            report.merge(kb.ingest_paths([source]))
+    policy = policy or ScraperPolicy()
+    for url in urls:
+        if not is_url(url):
+            report.failed.append((url, "not an http(s) URL"))
+            continue
+        for result in crawl(url, depth=depth, same_host=same_host, max_pages=max_pages, policy=policy):
+            if result.page is None:
+                report.failed.append((result.url, result.error or "unknown error"))
+            elif not result.page.text.strip():
+                report.failed.append((result.url, "the page has no text"))
+            else:
+                page = result.page
+                report.merge(kb.add_document(SourceDocument(page.canonical_url or page.final_url,
+                                                            page.title or page.final_url, page.text)))
+    return report
+
+
+def ingest_sources(config: Configuration, sources: list[str], *, depth: int = 0, same_host: bool = True,
+                   max_pages: int = 50, allow: tuple[str, ...] = (), policy: ScraperPolicy | None = None) -> IngestReport:
+    """For the CLI: files and folders go through `ingest_paths`, http(s) URLs are crawled.
+    Failures are reported, not raised."""
+    report = ingest_urls(config, [s for s in sources if is_url(s)], depth=depth, same_host=same_host,
+                         max_pages=max_pages, policy=policy or ScraperPolicy(allow=allow))
+    paths = [s for s in sources if not is_url(s)]
+    if paths:
+        report.merge(open_knowledge_base(config).ingest_paths(paths))
     return report

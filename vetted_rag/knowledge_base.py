@@ -123,7 +123,8 @@ class KnowledgeBase:
 
     def add_document(self, doc: SourceDocument) -> IngestReport:
         """Store one document's chunks; replaces that source's previous chunks."""
-        chunks = [c for c in self._splitter.split_text(doc.text) if c.strip()]
+        # A chunk repeated within one document (same text) is stored once: ids are content hashes.
+        chunks = list(dict.fromkeys(c for c in self._splitter.split_text(doc.text) if c.strip()))
         ids = [hashlib.sha256(f"{doc.source}\n{c}".encode()).hexdigest()[:32] for c in chunks]
         with self._write_lock:
             existing = set(self._collection.get(where={"source": doc.source}, include=[])["ids"])
@@ -172,7 +173,7 @@ class KnowledgeBase:
 
     def ensure_sample(self) -> IngestReport | None:
         """Ingest the shipped sample knowledge base into an empty public collection."""
-        if self.count() or self.config.tenant != "public":
+        if self.count() or self.config.tenant != "public" or not self.config.seed_sample:
             return None
         with resources.as_file(resources.files("vetted_rag") / "sample_kb") as folder:
             return self.ingest_paths([folder])

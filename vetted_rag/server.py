@@ -29,7 +29,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from vetted_rag.api import Agent, AskResult
 from vetted_rag.cache import open_cache
 from vetted_rag.graph.configuration import Configuration
-from vetted_rag.ingest import ingest_sources
+from vetted_rag.ingest import ingest_urls
 from vetted_rag.knowledge_base import IngestReport, SourceDocument, open_knowledge_base
 from vetted_rag.observability import trace_store
 from vetted_rag.security.audit import AuditLog
@@ -74,7 +74,8 @@ class DocumentIn(BaseModel):
 class IngestRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     documents: list[DocumentIn] = Field(default_factory=list, max_length=50)
-    urls: list[str] = Field(default_factory=list, max_length=10)
+    urls: list[str] = Field(default_factory=list, max_length=10,
+                            description="http(s) URLs to fetch; local paths are never read over HTTP")
 
 
 def _problem(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -221,7 +222,7 @@ def create_app(settings: Configuration | None = None, limiter: RateLimiter | Non
         for doc in body.documents:
             report.merge(kb.add_document(SourceDocument(doc.source, doc.title or doc.source, doc.text)))
         if body.urls:
-            report.merge(ingest_sources(config, body.urls))
+            report.merge(ingest_urls(config, body.urls))
         audit.append(key_id=identity.key_id, role=identity.role, action="ingest",
                      target=", ".join([d.source for d in body.documents] + body.urls),
                      outcome=f"added {report.added}, failed {len(report.failed)}")

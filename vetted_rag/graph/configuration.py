@@ -112,8 +112,8 @@ class Configuration:
     chat_model: str = field(
         default="embedded",
         metadata={
-            "description": "Chat model: 'embedded' (GGUF in-process), 'cohere:<model>', or any "
-            "LangChain 'provider:model' name."
+            "description": "Chat model: 'embedded' (GGUF in-process), 'cohere:<model>', any LangChain "
+            "'provider:model' name, or 'heuristic' (model-free deterministic baseline for CI)."
         },
     )
     grader_model: str | None = field(
@@ -161,6 +161,9 @@ class Configuration:
     collection: str = field(default="knowledge", metadata={"description": "Knowledge-base collection."})
     chroma_url: str | None = field(
         default=None, metadata={"description": "http(s)://host:port of a Chroma server (scale-out)."}
+    )
+    seed_sample: bool = field(
+        default=True, metadata={"description": "Ingest the shipped sample docs into an empty public collection."}
     )
     trace_retention_days: int = field(
         default=30, metadata={"description": "Stored decision traces older than this are deleted."}

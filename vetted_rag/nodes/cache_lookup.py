@@ -24,7 +24,7 @@ async def cache_lookup(state: State, runtime: Runtime[Configuration]) -> dict:
     config = configuration(runtime)
     if not config.cache_enabled or state.get("no_cache"):
         return {"cache": {"hit": False, "bypassed": True}, "trace": note("bypass", "cache disabled for this run")}
-    cache = open_cache(config)
+    cache = await asyncio.to_thread(open_cache, config)  # opening a store touches the disk
     hit = await asyncio.to_thread(cache.lookup, state["question"])
     if hit is None:
         CACHE_LOOKUPS.labels(result="miss").inc()

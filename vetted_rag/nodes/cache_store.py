@@ -18,7 +18,8 @@ async def cache_store(state: State, runtime: Runtime[Configuration]) -> dict:
         return {"trace": note("skip", "only fresh answered runs are stored")}
     if not config.cache_enabled or state.get("no_cache"):
         return {"trace": note("skip", "cache disabled for this run")}
+    cache = await asyncio.to_thread(open_cache, config)
     stored = await asyncio.to_thread(
-        open_cache(config).store, state["question"], state.get("generation", ""), state.get("passages", []),
+        cache.store, state["question"], state.get("generation", ""), state.get("passages", []),
         state.get("grades", []), (state.get("usage") or {}).get("cost_usd", 0.0))
     return {"trace": note("stored" if stored else "skip", "vetted answer cached" if stored else "cache unavailable")}

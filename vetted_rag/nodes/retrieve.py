@@ -16,7 +16,8 @@ from vetted_rag.security.screening import screen_passages
 async def retrieve(state: State, runtime: Runtime[Configuration]) -> dict:
     config = configuration(runtime)
     query = state.get("query") or state["question"]
-    kb = open_knowledge_base(config)
+    kb = await asyncio.to_thread(open_knowledge_base, config)  # opening a store touches the disk
+    await asyncio.to_thread(kb.ensure_sample)  # no-op unless the public collection is empty
     found = await asyncio.to_thread(kb.search, query, config.top_k, config.relevance_threshold)
     kept, dropped = screen_passages(found)
     decision = "found" if kept else "nothing relevant"

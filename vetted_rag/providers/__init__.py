@@ -1,13 +1,15 @@
 """Chat models by name, and the one way nodes call a model (structured or not) with accounting.
 
 Names: `embedded` (packaged GGUF, in-process), `cohere:<model>` (langchain-cohere), any
-LangChain `provider:model` (`init_chat_model`), or a name registered with
+LangChain `provider:model` (`init_chat_model`), `heuristic` (deterministic model-free
+baseline for CI), or a name registered with
 `register_chat_model` (tests register scripted models this way, so the graph and Studio
 see only a string).
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -49,13 +51,17 @@ def load_chat_model(name: str, config: Configuration) -> BaseChatModel:
 
 @lru_cache(maxsize=8)
 def _build(name: str, gguf_path: str | None, max_tokens: int, temperature: float) -> BaseChatModel:
+    if name == "heuristic":
+        from vetted_rag.providers.scripted import heuristic_model
+
+        return heuristic_model()
     if name == "embedded":
         return LocalGGUFChatModel(
             model_path=gguf_path or str(packaged_gguf()), max_tokens=max_tokens, temperature=temperature
         )
     provider, sep, model = name.partition(":")
     if not sep or not model:
-        raise ProviderError(f"chat model {name!r} must be 'embedded' or 'provider:model'")
+        raise ProviderError(f"chat model {name!r} must be 'embedded', 'heuristic' or 'provider:model'")
     if provider == "cohere":
         from langchain_cohere import ChatCohere
 
@@ -109,7 +115,7 @@ async def call_model(
     """One model call with token/cost accounting. Provider failures are raised classified
     (the node's RetryPolicy retries transient ones); malformed structured output is asked
     for again, then returned with `parsed=None` so the caller can count it as a failed grade."""
-    model = load_chat_model(name, config)
+    model = await asyncio.to_thread(load_chat_model, name, config)  # may locate or load a model file
     label = model_label(model, name)
     total: Usage = {}
     extra = {"max_tokens": max_tokens} if max_tokens else {}

@@ -109,3 +109,47 @@ def extractive_answer(messages: list[BaseMessage]) -> str:
     lines = [ln for ln in found.group(1).splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     sentence = re.split(r"(?<=[.!?])\s+", " ".join(lines))[0] if lines else ""
     return f"{sentence.rstrip('.')} [1]." if sentence else ABSTAIN
+
+
+_FIELD = re.compile(r"^(Question|Answer): (.*)$", re.M)
+
+
+def _fields(messages: list[BaseMessage]) -> dict[str, str]:
+    return {k.lower(): v for k, v in _FIELD.findall(str(messages[-1].content))}
+
+
+def _passages(messages: list[BaseMessage]) -> list[dict]:
+    blocks = re.findall(r"<passage (\d+)>\s*(.*?)\s*</passage \1>", str(messages[-1].content), re.DOTALL)
+    return [{"id": n, "source": n, "text": text} for n, text in blocks]
+
+
+def heuristic_grounding(messages: list[BaseMessage]) -> dict:
+    from vetted_rag.grounding import check_support
+
+    answer = _fields(messages).get("answer", "")
+    report = check_support(answer, _passages(messages), threshold=0.6, require_citations=True)
+    return {"binary_score": "yes" if report.ok else "no", "reason": report.reason}
+
+
+def heuristic_relevance(messages: list[BaseMessage]) -> dict:
+    from vetted_rag.grounding import content_words
+
+    found = _fields(messages)
+    shared = content_words(found.get("question", "")) & content_words(found.get("answer", ""))
+    return {"binary_score": "yes" if shared else "no",
+            "reason": f"shares {', '.join(sorted(shared)[:5])}" if shared else "shares no content word with the question"}
+
+
+def heuristic_rewrite(messages: list[BaseMessage]) -> dict:
+    from vetted_rag.grounding import content_words
+
+    return {"question": " ".join(sorted(content_words(_fields(messages).get("question", ""))))}
+
+
+def heuristic_model() -> ScriptedChatModel:
+    """`chat_model="heuristic"`: a deterministic, model-free baseline for CI, offline demos
+    and `langgraph dev` tests. It answers with the first sentence of passage 1 and grades
+    by word overlap. It is not a language model; use it to test the machinery, not quality."""
+    return ScriptedChatModel(name_for_pricing="heuristic", script={
+        "text": extractive_answer, "GradeHallucination": heuristic_grounding,
+        "GradeAnswer": heuristic_relevance, "RewrittenQuestion": heuristic_rewrite})
