@@ -22,10 +22,18 @@ install: $(VENV)/.installed
 demo: install
 	$(VENV)/bin/vetted-rag ask "$(QUESTION)" --progress
 
-test: install
+# Debian's chromium (playground browser test; Playwright cannot download browsers here) and
+# redis-server (the scale-out cache backend's tests). Without root they are skipped, with a reason.
+services:
+	@command -v chromium >/dev/null && command -v redis-server >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    (apt-get update -qq && apt-get install -y -qq chromium redis-server >/dev/null); } || \
+	  echo "WARNING: chromium/redis-server could not be installed; their tests will be skipped"
+
+test: install services
 	$(PY) -m pytest -ra
 
 graph: install
 	$(VENV)/bin/vetted-rag graph
 
-.PHONY: install demo test graph
+.PHONY: install services demo test graph

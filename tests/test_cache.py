@@ -1,14 +1,57 @@
-"""The semantic cache through the graph: exact and paraphrase hits, verification, scope, TTL, corruption."""
+"""The semantic cache through the graph, on both backends (Chroma embedded, real Redis server):
+exact and paraphrase hits, verification, scope, TTL, tenant isolation, corruption."""
+
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+import redis
 
 from tests.conftest import GOOD_ANSWER, NO, YES
+from vetted_rag.cache import open_cache
 from vetted_rag.knowledge_base import open_knowledge_base
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (make test installs Debian's redis-server when run as root)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(params=["chroma", "redis"])
+def backend(request):
+    if request.param == "chroma":
+        return {"cache_backend": "chroma"}
+    url = request.getfixturevalue("redis_url")
+    redis.Redis.from_url(url).flushall()
+    return {"cache_backend": "redis", "redis_url": url}
 
 Q = "How do I set a cost budget?"
 SCRIPT = {"text": [GOOD_ANSWER], "GradeHallucination": [YES], "GradeAnswer": [YES]}
 
 
-def test_exact_hit_skips_the_model(scripted):
-    agent, model = scripted(dict(SCRIPT), cache_enabled=True)
+def test_exact_hit_skips_the_model(scripted, backend):
+    agent, model = scripted(dict(SCRIPT), cache_enabled=True, **backend)
     first = agent.ask(Q)
     calls = len(model.calls)
     second = agent.ask("  how do I SET a cost budget  ")
@@ -17,18 +60,18 @@ def test_exact_hit_skips_the_model(scripted):
     assert second.answer == first.answer and second.citations == first.citations
 
 
-def test_paraphrase_hit_is_verified_then_served(scripted):
-    agent, model = scripted(dict(SCRIPT), cache_enabled=True)
+def test_paraphrase_hit_is_verified_then_served(scripted, backend):
+    agent, model = scripted(dict(SCRIPT), cache_enabled=True, **backend)
     agent.ask(Q)
     hit = agent.ask("How can I set a cost budget?")
     assert hit.cache["hit"] and hit.cache["kind"] == "semantic" and hit.cache["verified"]
     assert model.count("text") == 1
 
 
-def test_hard_negative_rejected_by_verification(scripted):
+def test_hard_negative_rejected_by_verification(scripted, backend):
     agent, model = scripted({"text": [GOOD_ANSWER, "Set max_total_tokens to set a token budget [1]."],
                              "GradeHallucination": [YES], "GradeAnswer": [YES, NO, YES]},
-                            cache_enabled=True, cache_similarity_threshold=0.5)
+                            cache_enabled=True, **backend, cache_similarity_threshold=0.5)
     agent.ask(Q)
     other = agent.ask("How do I set a token budget?")
     rejected = next(e for e in other.trace if e["node"] == "cache_lookup")
@@ -36,15 +79,15 @@ def test_hard_negative_rejected_by_verification(scripted):
     assert model.count("text") == 2
 
 
-def test_unverified_answers_are_not_stored(scripted):
-    agent, model = scripted({"text": [GOOD_ANSWER], "GradeHallucination": [NO]}, cache_enabled=True,
+def test_unverified_answers_are_not_stored(scripted, backend):
+    agent, model = scripted({"text": [GOOD_ANSWER], "GradeHallucination": [NO]}, cache_enabled=True, **backend,
                             policy={"max_iterations": 1})
     assert agent.ask(Q).status == "unverified"
     assert not agent.ask(Q).cache.get("hit")
 
 
-def test_ingest_invalidates(scripted, tmp_path):
-    agent, _ = scripted(dict(SCRIPT), cache_enabled=True)
+def test_ingest_invalidates(scripted, backend, tmp_path):
+    agent, _ = scripted(dict(SCRIPT), cache_enabled=True, **backend)
     agent.ask(Q)
     extra = tmp_path / "new.md"
     extra.write_text("# Bees\n\nBees make honey from nectar.")
@@ -52,27 +95,47 @@ def test_ingest_invalidates(scripted, tmp_path):
     assert not agent.ask(Q).cache.get("hit")
 
 
-def test_ttl_expiry(scripted):
-    agent, _ = scripted(dict(SCRIPT), cache_enabled=True, cache_ttl_s=-1)
+def test_ttl_expiry(scripted, backend):
+    agent, _ = scripted(dict(SCRIPT), cache_enabled=True, **backend, cache_ttl_s=1)
     agent.ask(Q)
+    assert agent.ask(Q).cache.get("hit")
+    time.sleep(1.2)
     assert not agent.ask(Q).cache.get("hit")
 
 
-def test_tenants_are_isolated(scripted, data_dir):
-    agent_a, _ = scripted(dict(SCRIPT), cache_enabled=True, tenant="public")
+def test_tenants_are_isolated(scripted, backend, data_dir):
+    agent_a, _ = scripted(dict(SCRIPT), cache_enabled=True, **backend, tenant="public")
     agent_a.ask(Q)
-    agent_b, _ = scripted(dict(SCRIPT), cache_enabled=True, tenant="acme")
+    agent_b, _ = scripted(dict(SCRIPT), cache_enabled=True, **backend, tenant="acme")
     result = agent_b.ask(Q)
     assert not result.cache.get("hit") and result.status == "unverified"  # acme's collection is empty
 
 
-def test_corrupt_cache_degrades_to_a_miss(scripted):
-    from vetted_rag.cache import open_cache
-
-    agent, _ = scripted(dict(SCRIPT), cache_enabled=True)
+def test_corrupt_cache_degrades_to_a_miss(scripted, backend):
+    agent, _ = scripted(dict(SCRIPT), cache_enabled=True, **backend)
     agent.ask(Q)
     cache = open_cache(agent.config)
-    cache._collection.update(ids=cache._collection.get()["ids"], metadatas=[{"passages": "{not json"}])
+    if backend["cache_backend"] == "chroma":
+        cache._collection.update(ids=cache._collection.get()["ids"], metadatas=[{"passages": "{not json"}])
+    else:
+        client = redis.Redis.from_url(backend["redis_url"])
+        for key in client.scan_iter(match="vetted-rag:cache:*:entry:*"):
+            client.set(key, b"{not json")
     result = agent.ask(Q)
     assert result.status == "answered" and not result.cache.get("hit")
     assert "treated as a miss" in result.cache["warning"]
+
+
+def test_unreachable_redis_is_a_miss_not_a_failure(scripted):
+    agent, _ = scripted(dict(SCRIPT), cache_enabled=True, cache_backend="redis", redis_url="redis://127.0.0.1:1/0")
+    result = agent.ask(Q)
+    assert result.status == "answered" and "treated as a miss" in result.cache["warning"]
+
+
+def test_stats_count_hits_and_savings(scripted, backend):
+    agent, _ = scripted(dict(SCRIPT), cache_enabled=True, prices_per_million={"scripted": [10.0, 10.0]}, **backend)
+    first = agent.ask(Q)
+    agent.ask(Q)
+    stats = open_cache(agent.config).stats()
+    assert stats["entries"] == 1 and stats["exact_hits"] == 1 and stats["misses"] == 1
+    assert stats["cost_saved_usd"] == pytest.approx(first.cost_usd)

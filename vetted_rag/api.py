@@ -60,6 +60,19 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coro).result()
 
 
+def hosted_tracing(config: Configuration) -> list[Any]:
+    """Optional hosted tracing. LangSmith needs no code (LANGSMITH_TRACING / LANGSMITH_API_KEY);
+    Langfuse is attached here when configured."""
+    if not config.langfuse:
+        return []
+    try:
+        from langfuse.langchain import CallbackHandler
+    except ImportError as exc:
+        raise ValueError("VETTED_RAG_LANGFUSE is on but the langfuse package is not installed "
+                         "(pip install langfuse)") from exc
+    return [CallbackHandler()]
+
+
 class Agent:
     """The vetted-rag agent bound to one configuration."""
 
@@ -67,14 +80,27 @@ class Agent:
         self.config = config or Configuration.from_env()
         self._builder = build_graph(self.config)
         self.graph = self._builder.compile(name="vetted-rag")
+        self._callbacks = hosted_tracing(self.config)
 
     def run_config(self, config: Configuration, thread_id: str | None, callbacks: Any = None) -> dict[str, Any]:
         run: dict[str, Any] = {"recursion_limit": config.policy.effective_recursion_limit}
+        callbacks = self._with_hosted_tracing(callbacks)
         if callbacks:
-            run["callbacks"] = callbacks  # lets a caller's stream_events see the graph's nodes
+            run["callbacks"] = callbacks  # lets a caller's stream_events (and Langfuse) see the graph's nodes
         if thread_id:
             run["configurable"] = {"thread_id": thread_id}
         return run
+
+    def _with_hosted_tracing(self, incoming: Any) -> Any:
+        """The caller's callbacks (a list or a LangChain callback manager) plus ours."""
+        if not self._callbacks:
+            return incoming
+        if incoming is None or isinstance(incoming, list):
+            return list(incoming or []) + self._callbacks
+        manager = incoming.copy()
+        for handler in self._callbacks:
+            manager.add_handler(handler, inherit=True)
+        return manager
 
     async def astream(self, question: str, *, thread_id: str | None = None, policy: dict[str, Any] | None = None,
                       no_cache: bool = False, run_id: str | None = None, config: Configuration | None = None,

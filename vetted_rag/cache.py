@@ -54,6 +54,11 @@ def scope_of(config: Configuration) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
 
 
+def entry_key(scope: str, question: str) -> str:
+    """Exact-tier key: the scope and the normalised, redacted question (no raw PII in keys)."""
+    return hashlib.sha256(f"{scope}\n{normalise(redact(question))}".encode()).hexdigest()[:32]
+
+
 def threshold_for(config: Configuration) -> float:
     if config.cache_similarity_threshold is not None:
         return config.cache_similarity_threshold
@@ -69,7 +74,7 @@ class AnswerCache(Protocol):
     def stats(self) -> dict: ...
 
 
-class _Counting:
+class Counting:
     """Hit/miss/saving counters shared by the backends."""
 
     def __init__(self) -> None:
@@ -89,7 +94,7 @@ class _Counting:
         log.warning(self.last_warning)
 
 
-class ChromaAnswerCache(_Counting):
+class ChromaAnswerCache(Counting):
     """The embedded backend: a Chroma collection of its own beside the knowledge base."""
 
     def __init__(self, config: Configuration) -> None:
@@ -100,9 +105,6 @@ class ChromaAnswerCache(_Counting):
         self._collection = client.get_or_create_collection(
             f"answer-cache-{config.tenant}", embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
         self._lock = threading.Lock()
-
-    def _key(self, scope: str, question: str) -> str:
-        return hashlib.sha256(f"{scope}\n{normalise(redact(question))}".encode()).hexdigest()[:32]
 
     def _hit(self, kind: str, similarity: float, meta: dict) -> CacheHit | None:
         if float(meta["expires_at"]) < time.time():
@@ -115,7 +117,7 @@ class ChromaAnswerCache(_Counting):
         try:
             scope = scope_of(self.config)
             with self._lock:
-                exact = self._collection.get(ids=[self._key(scope, question)], include=["metadatas"])
+                exact = self._collection.get(ids=[entry_key(scope, question)], include=["metadatas"])
                 if exact["ids"]:
                     hit = self._hit("exact", 1.0, exact["metadatas"][0])
                     if hit:
@@ -142,7 +144,7 @@ class ChromaAnswerCache(_Counting):
                     "grades": json.dumps(grades), "cost_usd": float(cost_usd),
                     "expires_at": time.time() + self.config.cache_ttl_s}
             with self._lock:
-                self._collection.upsert(ids=[self._key(scope, question)], embeddings=[self._embed.embed_query(clean)],
+                self._collection.upsert(ids=[entry_key(scope, question)], embeddings=[self._embed.embed_query(clean)],
                                         documents=[clean], metadatas=[meta])
             self.counts["stored"] += 1
             return True
@@ -165,8 +167,14 @@ _CACHES: dict[tuple, AnswerCache] = {}
 
 
 def open_cache(config: Configuration) -> AnswerCache:
-    key = (str(config.data_path), config.chroma_url, config.tenant, config.collection, config.chat_model,
-           config.grader, config.embedding_model, config.cache_similarity_threshold, config.cache_ttl_s)
+    key = (config.cache_backend, config.redis_url, str(config.data_path), config.chroma_url, config.tenant,
+           config.collection, config.chat_model, config.grader, config.embedding_model,
+           config.cache_similarity_threshold, config.cache_ttl_s)
     if key not in _CACHES:
-        _CACHES[key] = ChromaAnswerCache(config)
+        if config.cache_backend == "redis":
+            from vetted_rag.cache_redis import RedisAnswerCache
+
+            _CACHES[key] = RedisAnswerCache(config)
+        else:
+            _CACHES[key] = ChromaAnswerCache(config)
     return _CACHES[key]

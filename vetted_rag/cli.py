@@ -229,7 +229,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import os
+
+    from vetted_rag.observability import configure_logging
+
     args = build_parser().parse_args(argv)
+    # Servers log JSON lines for collectors; interactive commands log readable warnings only.
+    server = args.command == "serve"
+    configure_logging(os.environ.get("VETTED_RAG_LOG_FORMAT", "json" if server else "text"),
+                      os.environ.get("VETTED_RAG_LOG_LEVEL", "INFO" if server else "WARNING"))
     try:
         return args.func(args)
     except KeyboardInterrupt:

@@ -16,14 +16,14 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import replace
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langserve import add_routes
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from vetted_rag.api import Agent, AskResult
@@ -44,15 +44,28 @@ THREAD_HEADER = "x-thread-id"
 LOCAL_DEV = ApiKey("local-dev", "local development (auth off)", "admin", "public", 10**6, 10**9)
 
 
-class PolicyRequest(BaseModel):
-    """Limits a request may lower for its own run (never raise)."""
+def _optional(kind: str, **bounds: float) -> Any:
+    """An optional limit published as a plain `kind` in the schema: LangServe's playground
+    cannot render `anyOf [..., null]` ("Unknown type: null")."""
+    return Annotated[int | None if kind == "integer" else float | None, WithJsonSchema({"type": kind, **bounds})]
 
-    model_config = ConfigDict(extra="forbid")
-    max_iterations: int | None = Field(default=None, ge=1)
-    max_rewrites: int | None = Field(default=None, ge=0)
-    max_execution_time_s: float | None = Field(default=None, gt=0)
-    max_total_tokens: int | None = Field(default=None, ge=1)
-    max_cost_usd: float | None = Field(default=None, ge=0)
+
+def _without_null_defaults(schema: dict[str, Any]) -> None:
+    # The playground's form would pre-fill `null` and then reject it against the type.
+    for prop in schema.get("properties", {}).values():
+        if "default" in prop and prop["default"] is None:
+            del prop["default"]
+
+
+class PolicyRequest(BaseModel):
+    """Limits a request may lower for its own run (never raise). Omitted limits stay as configured."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_without_null_defaults)
+    max_iterations: _optional("integer", minimum=1, maximum=100) = Field(default=None, ge=1, le=100)
+    max_rewrites: _optional("integer", minimum=0, maximum=100) = Field(default=None, ge=0, le=100)
+    max_execution_time_s: _optional("number", exclusiveMinimum=0, maximum=86400) = Field(default=None, gt=0, le=86400)
+    max_total_tokens: _optional("integer", minimum=1, maximum=10**9) = Field(default=None, ge=1, le=10**9)
+    max_cost_usd: _optional("number", minimum=0, maximum=10**6) = Field(default=None, ge=0, le=10**6)
 
 
 class AskRequest(BaseModel):
@@ -61,7 +74,7 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str = Field(min_length=1, max_length=2000, description="The question to answer from the knowledge base")
     no_cache: bool = Field(default=False, description="Skip the answer cache for this run")
-    policy: PolicyRequest | None = Field(default=None, description="Stricter limits for this run")
+    policy: PolicyRequest = Field(default_factory=PolicyRequest, description="Stricter limits for this run")
 
 
 class DocumentIn(BaseModel):
@@ -195,7 +208,7 @@ def create_app(settings: Configuration | None = None, limiter: RateLimiter | Non
         result: AskResult = await agent.aask(
             ask.question, thread_id=configurable.get("thread_id"), no_cache=ask.no_cache,
             callbacks=config.get("callbacks"), config=scoped(identity),
-            policy=ask.policy.model_dump(exclude_none=True) if ask.policy else None)
+            policy=ask.policy.model_dump(exclude_none=True))
         limiter.spend_tokens(identity.key_id, int(result.usage.get("total_tokens", 0)))
         audit.append(key_id=identity.key_id, role=identity.role, action="ask", target=ask.question,
                      outcome=result.status, run_id=result.run_id)
@@ -211,7 +224,7 @@ def create_app(settings: Configuration | None = None, limiter: RateLimiter | Non
         return run_config
 
     add_routes(app, RunnableLambda(run, name="vetted-rag"), path="/agent", input_type=AskRequest,
-               output_type=AskResult, per_req_config_modifier=per_request, config_keys=("tags", "metadata"))
+               output_type=AskResult, per_req_config_modifier=per_request, config_keys=())
 
     @app.post("/ingest")
     def ingest(body: IngestRequest, request: Request) -> dict[str, Any]:

@@ -125,3 +125,18 @@ def test_policy_from_environment():
     assert config.policy.recursion_limit is None and config.cache_enabled is False
     with pytest.raises(ValueError, match="VETTED_RAG_MAX_ITERATIONS"):
         Configuration.from_env({"VETTED_RAG_MAX_ITERATIONS": "many"})
+
+
+def test_runtime_context_layers_over_the_environment():
+    from vetted_rag.nodes import configuration
+
+    class Runtime:
+        context = {"top_k": 2, "policy": {"max_iterations": 1}}
+
+    import os
+    os.environ["VETTED_RAG_CACHE_ENABLED"] = "false"
+    try:
+        config = configuration(Runtime())
+    finally:
+        del os.environ["VETTED_RAG_CACHE_ENABLED"]
+    assert config.top_k == 2 and config.policy.max_iterations == 1 and config.cache_enabled is False

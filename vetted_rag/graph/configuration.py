@@ -10,11 +10,42 @@ from __future__ import annotations
 
 import os
 import typing
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import MISSING, Field, asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 ENV_PREFIX = "VETTED_RAG_"
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("vetted_rag_environ", default=None)
+
+
+def env_defaults(cls: type) -> type:
+    """Make each plain default read VETTED_RAG_<FIELD> first, so that a configuration built by
+    anyone (LangGraph coercing a Studio context, LangServe, Python) honours the environment and
+    explicit values still win. Apply below @dataclass."""
+    hints = typing.get_type_hints(cls)
+    for name, hint in hints.items():
+        spec = cls.__dict__.get(name)
+        default = spec.default if isinstance(spec, Field) else spec
+        if name.startswith("_") or default is MISSING or (isinstance(spec, Field) and spec.default_factory is not MISSING):
+            continue
+        if isinstance(default, (dict, list)) or name not in cls.__dict__:
+            continue
+        metadata = dict(spec.metadata) if isinstance(spec, Field) else {}
+        metadata["description"] = (f"{metadata.get('description', '')} Default: {default!r}; "
+                                   f"env {ENV_PREFIX}{name.upper()}.").strip()
+        setattr(cls, name, field(default_factory=_reader(name, default, hint), metadata=metadata))
+    return cls
+
+
+def _reader(name: str, default: Any, hint: Any) -> Any:
+    def read() -> Any:
+        environ = _ENVIRON.get() or os.environ
+        raw = environ.get(ENV_PREFIX + name.upper())
+        return default if raw is None else _parse(raw, hint, name)
+
+    return read
 
 # Supersteps a run takes outside the retry loop (prepare, cache_lookup, retrieve,
 # finalize, cache_store) and per graded attempt at most (generate, self_check,
@@ -24,6 +55,7 @@ STEPS_PER_ATTEMPT = 6
 
 
 @dataclass(frozen=True, kw_only=True)
+@env_defaults
 class RunPolicy:
     """Bounds on one run. Every limit ends the run with an explicit status, never an exception.
 
@@ -105,6 +137,7 @@ _POLICY_LIMITS = {
 
 
 @dataclass(kw_only=True)
+@env_defaults
 class Configuration:
     """Settings of the vetted-rag agent. Every field has an environment variable VETTED_RAG_<NAME>."""
 
@@ -153,6 +186,11 @@ class Configuration:
         default=True, metadata={"description": "Run Python code blocks of an answer in the sandbox."}
     )
 
+    langfuse: bool = field(
+        default=False,
+        metadata={"description": "Attach a Langfuse callback handler (needs the langfuse package and LANGFUSE_* env)."},
+    )
+
     # --- storage ------------------------------------------------------------------------
     data_dir: str = field(
         default="~/.local/share/vetted-rag",
@@ -171,6 +209,10 @@ class Configuration:
 
     # --- cache --------------------------------------------------------------------------
     cache_enabled: bool = field(default=True, metadata={"description": "Serve vetted answers from the cache."})
+    cache_backend: Literal["chroma", "redis"] = field(
+        default="chroma", metadata={"description": "'chroma' (embedded, beside the knowledge base) or 'redis' (scale-out)."}
+    )
+    redis_url: str | None = field(default=None, metadata={"description": "redis://host:port/db for the 'redis' cache."})
     cache_similarity_threshold: float | None = field(
         default=None,
         metadata={"description": "Cosine threshold for a semantic hit; None uses the embedding model's measured default."},
@@ -201,6 +243,8 @@ class Configuration:
             self.policy = RunPolicy(**self.policy)
         if self.top_k < 1:
             raise ValueError("top_k must be at least 1")
+        if self.cache_ttl_s < 1:
+            raise ValueError("cache_ttl_s must be at least 1 second")
 
     @property
     def data_path(self) -> Path:
@@ -215,30 +259,19 @@ class Configuration:
         return replace(self, policy=self.policy.lowered_to(limits))
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Configuration:
-        """Defaults, then VETTED_RAG_* variables, then explicit overrides (None values ignored)."""
-        env = os.environ if environ is None else environ
-        top = _read_fields(cls, env)
-        pol = _read_fields(RunPolicy, env)
-        for name, value in overrides.items():
-            if value is None:
-                continue
-            if name in {f.name for f in fields(RunPolicy)}:
-                pol[name] = value
-            else:
-                top[name] = value
-        return cls(**top, policy=RunPolicy(**pol))
-
-
-def _read_fields(schema: type, env: Any) -> dict[str, Any]:
-    hints = typing.get_type_hints(schema)
-    values: dict[str, Any] = {}
-    for f in fields(schema):
-        raw = env.get(ENV_PREFIX + f.name.upper())
-        if raw is None or f.name in {"policy", "prices_per_million"}:
-            continue
-        values[f.name] = _parse(raw, hints[f.name], f.name)
-    return values
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Configuration:
+        """Defaults, then VETTED_RAG_* variables (of `environ`, default os.environ), then explicit
+        overrides (None values ignored; policy fields may be given flat or as `policy`)."""
+        token = _ENVIRON.set(environ)
+        try:
+            nested = overrides.pop("policy", None) or {}
+            overrides = {**(asdict(nested) if isinstance(nested, RunPolicy) else nested), **overrides}
+            policy_names = {f.name for f in fields(RunPolicy)}
+            top = {k: v for k, v in overrides.items() if v is not None and k not in policy_names}
+            pol = {k: v for k, v in overrides.items() if v is not None and k in policy_names}
+            return cls(**top, policy=RunPolicy(**pol))
+        finally:
+            _ENVIRON.reset(token)
 
 
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}

@@ -72,6 +72,7 @@ class InputState(TypedDict):
 
     question: str
     no_cache: NotRequired[bool]
+    run_id: NotRequired[str]
 
 
 class OutputState(TypedDict, total=False):

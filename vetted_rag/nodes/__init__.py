@@ -18,8 +18,8 @@ def configuration(runtime: Runtime[Configuration] | None) -> Configuration:
     context = getattr(runtime, "context", None)
     if isinstance(context, Configuration):
         return context
-    if isinstance(context, dict):
-        return Configuration(**context)
+    if isinstance(context, dict):  # Studio / LangGraph Server: the run's context over the environment
+        return Configuration.from_env(**context)
     return Configuration.from_env()
 
 

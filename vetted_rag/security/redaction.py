@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -41,8 +42,19 @@ def _iban(match: re.Match) -> str:
     return "[IBAN]" if iban_ok(match.group(0)) else match.group(0)
 
 
+_SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD", re.I)
+
+
+def environment_secrets() -> list[str]:
+    """Values of secret-named environment variables (COHERE_API_KEY...), longest first."""
+    return sorted((v for k, v in os.environ.items() if _SECRET_NAME.search(k) and len(v) >= 8), key=len, reverse=True)
+
+
 def redact(text: str) -> str:
-    """Replace secrets, emails, IBANs, Luhn-valid card numbers, national ids and phone numbers."""
+    """Replace secrets (by pattern, and any value of a secret-named environment variable),
+    emails, IBANs, Luhn-valid card numbers, national ids and phone numbers."""
+    for value in environment_secrets():
+        text = text.replace(value, "[SECRET]")
     text = _SECRET.sub("[SECRET]", text)
     text = _EMAIL.sub("[EMAIL]", text)
     text = _IBAN.sub(_iban, text)

@@ -1,0 +1,57 @@
+"""Logs are JSON lines per node event with the run id, and never contain secrets; hosted tracing is optional."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import sys
+import types
+
+import pytest
+
+from tests.conftest import GOOD_ANSWER, YES
+from vetted_rag import Agent
+from vetted_rag.observability import JsonFormatter, log
+
+FAKE_KEY = "Zx9fAKEcohereKEY0123456789abcdefghijKLMN"
+
+
+def test_json_logs_one_line_per_node_event_without_secrets(scripted, monkeypatch):
+    monkeypatch.setenv("COHERE_API_KEY", FAKE_KEY)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    monkeypatch.setattr(log, "handlers", [handler])
+    monkeypatch.setattr(log, "propagate", False)
+    log.setLevel("INFO")
+    agent, _ = scripted({"text": [GOOD_ANSWER], "GradeHallucination": [YES], "GradeAnswer": [YES]})
+    result = agent.ask(f"How do I set a cost budget? my key is {FAKE_KEY} and mail bob@example.com")
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    events = [line for line in lines if line.get("run_id") == result.run_id]
+    assert [e["node"] for e in events] == [e["node"] for e in result.trace]
+    text = stream.getvalue()
+    assert FAKE_KEY not in text and "bob@example.com" not in text and "[SECRET]" in text
+
+
+def test_langfuse_is_optional_and_attached_when_configured(scripted, monkeypatch):
+    monkeypatch.setitem(sys.modules, "langfuse", None)
+    agent, _ = scripted({"text": [GOOD_ANSWER]})
+    with pytest.raises(ValueError, match="langfuse package is not installed"):
+        Agent(agent.config.__class__(**{**agent.config.__dict__, "langfuse": True}))
+
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    seen: list[str] = []
+
+    class FakeLangfuseHandler(BaseCallbackHandler):
+        def on_chain_start(self, serialized, inputs, **kwargs):
+            seen.append(kwargs.get("name") or "")
+
+    fake = types.ModuleType("langfuse.langchain")
+    fake.CallbackHandler = FakeLangfuseHandler
+    monkeypatch.setitem(sys.modules, "langfuse", types.ModuleType("langfuse"))
+    monkeypatch.setitem(sys.modules, "langfuse.langchain", fake)
+    agent, _ = scripted({"text": [GOOD_ANSWER], "GradeHallucination": [YES], "GradeAnswer": [YES]}, langfuse=True)
+    agent.ask("How do I set a cost budget?")
+    assert {"retrieve", "generate", "grade_answer"} <= set(seen)

@@ -1,0 +1,41 @@
+"""The LangServe playground in headless Chromium (Debian's package; Playwright cannot download browsers here)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.conftest import serve
+from vetted_rag import Configuration
+from vetted_rag.server import create_app
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it when run as root)")
+def test_type_a_question_and_get_an_answer(sample_dir, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    data = tmp_path / "data"
+    shutil.copytree(sample_dir, data)
+    app = create_app(Configuration(chat_model="heuristic", data_dir=str(data), auth_required=False, cache_enabled=False))
+    with serve(app) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(url + "/agent/playground/")
+            page.locator("textarea").first.fill("How do I set a cost budget?")
+            start = page.get_by_role("button", name="Start")
+            start.click()
+            page.wait_for_function("document.body.innerText.includes('\"run_id\"')", timeout=60_000)
+            body = page.inner_text("body")
+            assert '"status"' in body and "cost budget" in body
+            page.screenshot(path=str(tmp_path / "playground.png"), full_page=True)
+            assert errors == []
+        finally:
+            browser.close()
