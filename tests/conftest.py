@@ -8,6 +8,7 @@ import shutil
 import socket
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -47,10 +48,8 @@ def scripted(data_dir):
         name = f"scripted:test-{next(_names)}"
         register_chat_model(name, model)
         policy = overrides.pop("policy", {})
-        config = Configuration(chat_model=name, data_dir=str(data_dir), cache_enabled=overrides.pop("cache_enabled", False),
-                               **overrides)
-        if policy:
-            from dataclasses import replace
+        config = Configuration(**{"chat_model": name, "data_dir": str(data_dir), "cache_enabled": False, **overrides})
+        if policy:  # tests may set any policy, also above the defaults
             config = replace(config, policy=replace(config.policy, **policy))
         return Agent(config), model
 

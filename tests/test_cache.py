@@ -139,3 +139,14 @@ def test_stats_count_hits_and_savings(scripted, backend):
     stats = open_cache(agent.config).stats()
     assert stats["entries"] == 1 and stats["exact_hits"] == 1 and stats["misses"] == 1
     assert stats["cost_saved_usd"] == pytest.approx(first.cost_usd)
+    assert stats["tokens_saved"] == first.usage["total_tokens"] > 0
+
+
+def test_cached_answers_are_redacted_when_answers_are(scripted, backend):
+    leaky = "Set max_cost_usd to set a cost budget, or mail budget-owner@example.com [1]."
+    agent, _ = scripted({"text": [leaky], "GradeHallucination": [YES], "GradeAnswer": [YES]}, cache_enabled=True,
+                        redact_answers=True, support_threshold=0.3, **backend)
+    first = agent.ask(Q)
+    assert first.status == "answered" and "[EMAIL]" in first.answer
+    hit = agent.ask(Q)
+    assert hit.cache["hit"] and "budget-owner@example.com" not in hit.model_dump_json()

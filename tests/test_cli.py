@@ -30,3 +30,33 @@ def test_ingest_reports_failures_and_trace_roundtrip(tmp_path):
 def test_graph_prints_mermaid():
     out = subprocess.run([sys.executable, "-m", "vetted_rag.cli", "graph"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "grade_hallucination" in out.stdout and "graph TD" in out.stdout
+
+
+def test_serve_starts_and_answers(tmp_path):
+    import os
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "VETTED_RAG_CHAT_MODEL": "heuristic", "VETTED_RAG_AUTH_REQUIRED": "false"}
+    proc = subprocess.Popen([sys.executable, "-m", "vetted_rag.cli", "serve", "--port", str(port),
+                             "--data-dir", str(tmp_path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        out = httpx.post(f"http://127.0.0.1:{port}/agent/invoke",
+                         json={"input": {"question": "How do I set a cost budget?"}}, timeout=60).json()["output"]
+        assert out["status"] in {"answered", "unverified"} and out["trace"]
+    finally:
+        proc.terminate()
+        log = proc.communicate(timeout=20)[0].decode()
+    assert "AUTHENTICATION IS OFF" in log  # the warning at start
+    assert '"node": "retrieve"' in log  # JSON log lines per node event

@@ -44,11 +44,12 @@ class CacheHit:
     passages: list[dict]
     grades: list[dict]
     cost_usd: float
+    tokens: int
 
     @classmethod
     def of(cls, kind: str, similarity: float, entry: dict) -> CacheHit:
         return cls(kind, similarity, entry["question"], entry["answer"], entry["passages"], entry["grades"],
-                   float(entry.get("cost_usd", 0.0)))
+                   float(entry.get("cost_usd", 0.0)), int(entry.get("tokens", 0)))
 
 
 def normalise(question: str) -> str:
@@ -81,7 +82,8 @@ class AnswerCache(ABC):
 
     def __init__(self, config: Configuration) -> None:
         self.config = config
-        self.counts = {"exact_hits": 0, "semantic_hits": 0, "misses": 0, "stored": 0, "cost_saved_usd": 0.0}
+        self.counts = {"exact_hits": 0, "semantic_hits": 0, "misses": 0, "stored": 0, "tokens_saved": 0,
+                       "cost_saved_usd": 0.0}
         self.last_warning = ""
         self._embed = load_embeddings(config.embedding_model)
 
@@ -110,15 +112,17 @@ class AnswerCache(ABC):
             self.counts["misses"] += 1
         else:
             self.counts[f"{hit.kind}_hits"] += 1
+            self.counts["tokens_saved"] += hit.tokens
             self.counts["cost_saved_usd"] += hit.cost_usd
         return hit
 
-    def store(self, question: str, answer: str, passages: list[dict], grades: list[dict], cost_usd: float) -> bool:
+    def store(self, question: str, answer: str, passages: list[dict], grades: list[dict], usage: dict) -> bool:
+        """Keep a vetted answer with what producing it cost (reported as saved on later hits)."""
         try:
             scope = scope_of(self.config)
             clean = redact(question)
             entry = {"question": clean, "answer": answer, "passages": passages, "grades": grades,
-                     "cost_usd": float(cost_usd)}
+                     "cost_usd": float(usage.get("cost_usd", 0.0)), "tokens": int(usage.get("total_tokens", 0))}
             self._put(scope, entry_key(scope, question), entry, self._embed.embed_query(clean))
         except Exception as exc:  # noqa: BLE001
             self._degrade("store", exc)

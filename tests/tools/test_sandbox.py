@@ -33,3 +33,10 @@ def test_huge_output_is_capped():
 def test_nothing_was_written_outside():
     import os
     assert not os.path.exists("/etc/vetted-rag-sandbox-test")
+
+
+def test_sandbox_is_a_typed_langchain_tool():
+    from vetted_rag.tools.sandbox import sandbox_tool
+
+    assert sandbox_tool.args_schema.model_json_schema()["required"] == ["code"]
+    assert sandbox_tool.invoke({"code": "print(6 * 7)"})["stdout"].strip() == "42"

@@ -91,3 +91,11 @@ def test_parser_never_crashes(markup):
         parse_html(markup, "http://example.com/")
     except ScrapeError:
         pass
+
+
+def test_scraper_is_a_typed_langchain_tool(site):
+    from vetted_rag.tools.scraper import scrape_tool
+
+    assert scrape_tool.args_schema.model_json_schema()["required"] == ["url"]
+    refused = scrape_tool.invoke({"url": site + "/index.html"})  # loopback is refused by default
+    assert "non-public" in refused["error"]

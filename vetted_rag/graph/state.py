@@ -57,6 +57,7 @@ class Usage(TypedDict, total=False):
     cost_usd: float
     calls: int
     cost_saved_usd: float
+    tokens_saved: int
 
 
 def add_usage(left: Usage | None, right: Usage | None) -> Usage:

@@ -44,6 +44,6 @@ async def cache_lookup(state: State, runtime: Runtime[Configuration]) -> dict:
     CACHE_LOOKUPS.labels(result=hit.kind).inc()
     return update | {
         "status": "answered", "generation": hit.answer, "passages": hit.passages, "grades": hit.grades,
-        "usage": {"cost_saved_usd": hit.cost_usd},
+        "usage": {"cost_saved_usd": hit.cost_usd, "tokens_saved": hit.tokens},
         "cache": info, "trace": note("hit", f"{hit.kind} match, similarity {hit.similarity:.3f}", **info),
     }

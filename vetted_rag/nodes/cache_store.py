@@ -19,7 +19,7 @@ async def cache_store(state: State, runtime: Runtime[Configuration]) -> dict:
     if not config.cache_enabled or state.get("no_cache"):
         return {"trace": note("skip", "cache disabled for this run")}
     cache = await asyncio.to_thread(open_cache, config)
-    stored = await asyncio.to_thread(
-        cache.store, state["question"], state.get("generation", ""), state.get("passages", []),
-        state.get("grades", []), (state.get("usage") or {}).get("cost_usd", 0.0))
+    # `answer` is what was released (redacted when configured), so the cache never holds more.
+    stored = await asyncio.to_thread(cache.store, state["question"], state.get("answer") or "",
+                                     state.get("passages", []), state.get("grades", []), state.get("usage") or {})
     return {"trace": note("stored" if stored else "skip", "vetted answer cached" if stored else "cache unavailable")}

@@ -115,7 +115,10 @@ async def call_model(
     """One model call with token/cost accounting. Provider failures are raised classified
     (the node's RetryPolicy retries transient ones); malformed structured output is asked
     for again, then returned with `parsed=None` so the caller can count it as a failed grade."""
-    model = await asyncio.to_thread(load_chat_model, name, config)  # may locate or load a model file
+    try:
+        model = await asyncio.to_thread(load_chat_model, name, config)  # may locate or load a model file
+    except (ImportError, ValueError, LocalModelError) as exc:
+        raise ProviderError(f"chat model {name!r} is not available: {exc}") from exc
     label = model_label(model, name)
     total: Usage = {}
     extra = {"max_tokens": max_tokens} if max_tokens else {}

@@ -1,0 +1,43 @@
+"""Provider factory: real provider classes construct offline; failures become clear statuses."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from tests.conftest import YES
+from vetted_rag import Agent, Configuration
+from vetted_rag.providers import load_chat_model, structured_method
+from vetted_rag.providers.local_gguf import LocalGGUFChatModel
+
+
+class Verdict(BaseModel):
+    binary_score: str
+    reason: str
+
+
+def test_cohere_constructs_offline_with_function_calling(monkeypatch):
+    monkeypatch.setenv("COHERE_API_KEY", "dummy-key-for-construction")
+    model = load_chat_model("cohere:command-r-08-2024", Configuration())
+    assert type(model).__name__ == "ChatCohere" and model.model == "command-r-08-2024"
+    assert structured_method(model) == {"method": "function_calling"}
+    model.with_structured_output(Verdict, include_raw=True, **structured_method(model))  # builds offline
+
+
+def test_embedded_model_by_name():
+    model = load_chat_model("embedded", Configuration(max_answer_tokens=33))
+    assert isinstance(model, LocalGGUFChatModel) and model.max_tokens == 33
+    assert model.model_path.endswith(".gguf")
+
+
+def test_uninstalled_provider_is_a_clear_error_status(tmp_path):
+    agent = Agent(Configuration(chat_model="no_such_provider:model-x", data_dir=str(tmp_path), cache_enabled=False))
+    result = agent.ask("How do I set a cost budget?")
+    assert result.status == "error" and "no_such_provider:model-x" in result.stop_reason
+    assert "is not available" in result.stop_reason
+
+
+def test_missing_gguf_file_is_a_clear_error_status(tmp_path):
+    agent = Agent(Configuration(chat_model="embedded", gguf_path=str(tmp_path / "nope.gguf"), data_dir=str(tmp_path),
+                                cache_enabled=False))
+    result = agent.ask("How do I set a cost budget?")
+    assert result.status == "error" and "GGUF file not found" in result.stop_reason
