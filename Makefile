@@ -22,13 +22,13 @@ install: $(VENV)/.installed
 demo: install
 	$(VENV)/bin/vetted-rag ask "$(QUESTION)" --progress
 
-# Debian's chromium (playground browser test; Playwright cannot download browsers here) and
-# redis-server (the scale-out cache backend's tests). Without root they are skipped, with a reason.
+# Debian's chromium (playground browser test; Playwright cannot download browsers here),
+# redis-server and postgresql (scale-out tests). Without root their tests skip, with a reason.
 services:
-	@command -v chromium >/dev/null && command -v redis-server >/dev/null || \
+	@command -v chromium >/dev/null && command -v redis-server >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-	    (apt-get update -qq && apt-get install -y -qq chromium redis-server >/dev/null); } || \
-	  echo "WARNING: chromium/redis-server could not be installed; their tests will be skipped"
+	    (apt-get update -qq && apt-get install -y -qq chromium redis-server postgresql >/dev/null); } || \
+	  echo "WARNING: chromium/redis-server/postgresql could not be installed; their tests will be skipped"
 
 test: install services
 	$(PY) -m pytest -ra

@@ -60,9 +60,9 @@ def test_langfuse_is_optional_and_attached_when_configured(scripted, monkeypatch
 def test_trace_retention_prunes_old_runs(tmp_path):
     import time as clock
 
-    from vetted_rag.observability import TraceStore
+    from vetted_rag.observability import SqliteTraceStore
 
-    store = TraceStore(tmp_path / "t.sqlite", retention_days=1)
+    store = SqliteTraceStore(tmp_path / "t.sqlite", retention_days=1)
     store.save({"run_id": "old", "status": "answered", "question": "q", "trace": []})
     store._db.execute("UPDATE runs SET created = ? WHERE run_id = 'old'", (clock.time() - 2 * 86400,))
     store.save({"run_id": "new", "status": "answered", "question": "q", "trace": []})

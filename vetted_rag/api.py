@@ -12,6 +12,7 @@ import asyncio
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Coroutine, TypeVar
 
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
@@ -58,6 +59,23 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coro).result()
+
+
+@asynccontextmanager
+async def checkpointer(config: Configuration) -> AsyncIterator[Any]:
+    """Thread memory: LangGraph's Postgres saver when `postgres_url` is set (replicas share
+    threads), else SQLite under the data directory."""
+    if config.postgres_url:
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+        async with AsyncPostgresSaver.from_conn_string(config.postgres_url) as saver:
+            await saver.setup()
+            yield saver
+        return
+    path = config.data_path / "checkpoints.sqlite"
+    await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+        yield saver
 
 
 def hosted_tracing(config: Configuration) -> list[Any]:
@@ -114,9 +132,7 @@ class Agent:
 
         async def drive() -> None:
             if thread_id:
-                path = config.data_path / "checkpoints.sqlite"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+                async with checkpointer(config) as saver:
                     await pump(self._builder.compile(checkpointer=saver, name="vetted-rag"))
             else:
                 await pump(self.graph)
@@ -168,7 +184,7 @@ class Agent:
             "citations": [] if ended else state.get("citations", []),
         })
         record_run(result.model_dump(), config.chat_model)
-        trace_store(config.data_path, config.trace_retention_days).save(result.model_dump())
+        trace_store(config).save(result.model_dump())
         return result
 
     async def aask(self, question: str, **options: Any) -> AskResult:

@@ -109,7 +109,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
     from vetted_rag.observability import trace_store
 
     config = _config(args)
-    store = trace_store(config.data_path, config.trace_retention_days)
+    store = trace_store(config)
     if not args.run_id:
         print(json.dumps(store.recent(), indent=2))
         return 0

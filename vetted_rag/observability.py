@@ -14,6 +14,7 @@ import logging
 import sqlite3
 import threading
 import time
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
@@ -99,43 +100,83 @@ def record_run(result: dict, model: str) -> None:
     COST.labels(model=model).inc(usage.get("cost_usd", 0.0))
 
 
-class TraceStore:
-    """Finished runs (result with trace), redacted, in SQLite; old ones pruned by retention."""
+class TraceStore(ABC):
+    """Finished runs (result with trace), redacted, pruned after the retention period.
+    SQLite on one machine; Postgres when several replicas must share them."""
 
-    def __init__(self, path: Path, retention_days: int = 30) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False)
-        self._lock = threading.Lock()
+    def __init__(self, retention_days: int) -> None:
         self._retention_s = retention_days * 86400
-        with self._lock, self._db:
-            self._db.execute("CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, created REAL, "
-                             "status TEXT, question TEXT, result TEXT)")
+        self._lock = threading.Lock()
+
+    @abstractmethod
+    def _execute(self, sql: str, params: tuple = ()) -> list[tuple]: ...
 
     def save(self, result: dict) -> None:
         clean = redact_obj(result)
-        with self._lock, self._db:
-            self._db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?)",
-                             (result["run_id"], time.time(), result.get("status"), clean.get("question", ""),
-                              json.dumps(clean, default=str)))
-            self._db.execute("DELETE FROM runs WHERE created < ?", (time.time() - self._retention_s,))
+        now = time.time()
+        with self._lock:
+            self._execute(self.UPSERT, (result["run_id"], now, result.get("status"), clean.get("question", ""),
+                                        json.dumps(clean, default=str)))
+            self._execute(self.PRUNE, (now - self._retention_s,))
 
     def get(self, run_id: str) -> dict | None:
         with self._lock:
-            row = self._db.execute("SELECT result FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        return json.loads(row[0]) if row else None
+            rows = self._execute(self.GET, (run_id,))
+        return json.loads(rows[0][0]) if rows else None
 
     def recent(self, limit: int = 20) -> list[dict[str, Any]]:
         with self._lock:
-            rows = self._db.execute("SELECT run_id, created, status, question FROM runs ORDER BY created DESC LIMIT ?",
-                                    (limit,)).fetchall()
+            rows = self._execute(self.RECENT, (limit,))
         return [{"run_id": r[0], "created": r[1], "status": r[2], "question": r[3]} for r in rows]
 
 
-_STORES: dict[tuple[str, int], TraceStore] = {}
+_TABLE = "CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, created DOUBLE PRECISION, status TEXT, question TEXT, result TEXT)"
 
 
-def trace_store(data_dir: Path, retention_days: int) -> TraceStore:
-    key = (str(data_dir), retention_days)
+class SqliteTraceStore(TraceStore):
+    UPSERT = "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?)"
+    PRUNE = "DELETE FROM runs WHERE created < ?"
+    GET = "SELECT result FROM runs WHERE run_id = ?"
+    RECENT = "SELECT run_id, created, status, question FROM runs ORDER BY created DESC LIMIT ?"
+
+    def __init__(self, path: Path, retention_days: int = 30) -> None:
+        super().__init__(retention_days)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._execute(_TABLE)
+
+    def _execute(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self._db:
+            return self._db.execute(sql, params).fetchall()
+
+
+class PostgresTraceStore(TraceStore):
+    UPSERT = ("INSERT INTO runs VALUES (%s, %s, %s, %s, %s) ON CONFLICT (run_id) DO UPDATE SET "
+              "created = EXCLUDED.created, status = EXCLUDED.status, question = EXCLUDED.question, result = EXCLUDED.result")
+    PRUNE = "DELETE FROM runs WHERE created < %s"
+    GET = "SELECT result FROM runs WHERE run_id = %s"
+    RECENT = "SELECT run_id, created, status, question FROM runs ORDER BY created DESC LIMIT %s"
+
+    def __init__(self, url: str, retention_days: int = 30) -> None:
+        import psycopg
+
+        super().__init__(retention_days)
+        self._db = psycopg.connect(url, autocommit=True)
+        self._execute(_TABLE)
+
+    def _execute(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self._db.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
+
+
+_STORES: dict[tuple, TraceStore] = {}
+
+
+def trace_store(config: Any) -> TraceStore:
+    """The trace store of a configuration: Postgres when `postgres_url` is set, else SQLite."""
+    key = (config.postgres_url or str(config.data_path), config.trace_retention_days)
     if key not in _STORES:
-        _STORES[key] = TraceStore(data_dir / "traces.sqlite", retention_days)
+        _STORES[key] = (PostgresTraceStore(config.postgres_url, config.trace_retention_days) if config.postgres_url
+                        else SqliteTraceStore(config.data_path / "traces.sqlite", config.trace_retention_days))
     return _STORES[key]

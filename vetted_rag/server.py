@@ -190,7 +190,7 @@ def create_app(settings: Configuration | None = None, limiter: RateLimiter | Non
     keys = KeyStore(settings.data_path / "keys.sqlite")
     audit = AuditLog(settings.data_path / "audit.jsonl")
     limiter = limiter or RateLimiter()
-    traces = trace_store(settings.data_path, settings.trace_retention_days)
+    traces = trace_store(settings)
     if not settings.auth_required:
         log.warning("AUTHENTICATION IS OFF: every caller is an admin of tenant %r. Local development only.",
                     settings.tenant)

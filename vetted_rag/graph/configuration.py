@@ -200,6 +200,10 @@ class Configuration:
     chroma_url: str | None = field(
         default=None, metadata={"description": "http(s)://host:port of a Chroma server (scale-out)."}
     )
+    postgres_url: str | None = field(
+        default=None,
+        metadata={"description": "postgresql://... for threads (LangGraph checkpointer) and traces shared by replicas."},
+    )
     seed_sample: bool = field(
         default=True, metadata={"description": "Ingest the shipped sample docs into an empty public collection."}
     )

@@ -1,0 +1,63 @@
+"""Scale-out: two replicas share threads (LangGraph's Postgres checkpointer) and stored traces
+through a real PostgreSQL server started by the test setup."""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from tests.conftest import YES
+from vetted_rag import Agent
+from vetted_rag.observability import trace_store
+from vetted_rag.providers.scripted import extractive_answer
+
+
+def _as_postgres(args: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        pytest.skip("PostgreSQL server binaries are not installed (make test installs Debian's postgresql when root)")
+    bindir = os.path.dirname(found[-1])
+    root = tempfile.mkdtemp(prefix="vr-pg-")
+    if os.geteuid() == 0:
+        uid = pwd.getpwnam("postgres")
+        os.chown(root, uid.pw_uid, uid.pw_gid)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = os.path.join(root, "data")
+    subprocess.run(_as_postgres([f"{bindir}/initdb", "-D", data, "-U", "postgres", "--auth=trust"]),
+                   check=True, capture_output=True)
+    subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", data, "-l", os.path.join(root, "log"), "-w", "-o",
+                                 f"-p {port} -k {root} -c listen_addresses=127.0.0.1", "start"]),
+                   check=True, capture_output=True)
+    yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"]), capture_output=True)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_replicas_share_threads_and_traces(scripted, postgres_url):
+    replica_a, model = scripted({"text": extractive_answer, "GradeHallucination": [YES], "GradeAnswer": [YES]},
+                                postgres_url=postgres_url)
+    replica_b = Agent(replica_a.config)  # a second process in production: nothing shared but Postgres
+    first = replica_a.ask("How do I set a cost budget?", thread_id="shared-thread")
+    second = replica_b.ask("And how do I set a cost budget again?", thread_id="shared-thread")
+    assert first.status == second.status == "answered"
+    last_prompt = [m for kind, m in model.calls if kind == "text"][-1][-1].content
+    assert "Earlier in this conversation" in last_prompt and "How do I set a cost budget?" in last_prompt
+    for run in (first, second):
+        stored = trace_store(replica_b.config).get(run.run_id)
+        assert stored["status"] == "answered" and [e["node"] for e in stored["trace"]] == [e["node"] for e in run.trace]
+    assert not (replica_a.config.data_path / "checkpoints.sqlite").exists()
