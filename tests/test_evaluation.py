@@ -51,4 +51,4 @@ async def test_grader_benchmark_shape(tmp_path):
     report = await grader_benchmark(6, Configuration(chat_model="heuristic", data_dir=str(tmp_path)), progress=False)
     detection = report["hallucination_detection"]["combined"]
     assert detection["n"] == 12 and sum(detection["confusion"].values()) == 12
-    assert report["answer_grader_offtopic_detection"]["n"] == 12
+    assert report["offtopic_detection"]["combined"]["n"] == 12

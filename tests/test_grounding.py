@@ -36,3 +36,12 @@ def test_attribution_adds_only_supported_citations():
 def test_citation_mapping_in_first_use_order():
     cites = citations_for("B [2]. A [1]. B again [2]. Bad [9].", P)
     assert [(c["marker"], c["id"]) for c in cites] == [(2, "b"), (1, "a")]
+
+
+def test_relevance_check():
+    from vetted_rag.grounding import check_relevance
+
+    assert check_relevance("How do I clear the cache?", "Run vetted-rag cache clear [1].")[0]
+    assert not check_relevance("How do I clear the cache?", "Llamas are camelids.")[0]
+    assert not check_relevance("How do I clear the cache?", "You clear the cache.")[0]
+    assert not check_relevance("How do I clear the cache?", "I cannot answer this from the knowledge base.")[0]

@@ -26,7 +26,7 @@ from typing import Any
 
 from vetted_rag.api import Agent
 from vetted_rag.graph.configuration import Configuration
-from vetted_rag.grounding import attribute_citations, check_support, citations_for, is_abstention
+from vetted_rag.grounding import attribute_citations, check_relevance, check_support, citations_for, is_abstention
 from vetted_rag.knowledge_base import SourceDocument, open_knowledge_base
 from vetted_rag.nodes.schemas import GradeAnswer, GradeHallucination
 from vetted_rag.prompts import answer_messages, generate_messages, hallucination_messages
@@ -266,7 +266,7 @@ async def grader_benchmark(n: int, config: Configuration, seed: int = 0, progres
     rows = _halueval_rows()
     picked = Random(seed).sample(range(len(rows)), n)
     detect: dict[str, list[tuple[bool, bool]]] = {"support_check": [], "llm_grader": [], "combined": []}
-    offtopic: list[tuple[bool, bool]] = []
+    offtopic: dict[str, list[tuple[bool, bool]]] = {"relevance_check": [], "llm_grader": [], "combined": []}
     for position, i in enumerate(tqdm(picked, desc="graders", disable=not progress, unit="row")):
         row = rows[i]
         passage = [{"id": "1", "source": "k", "title": "", "text": row["knowledge"]}]
@@ -280,12 +280,16 @@ async def grader_benchmark(n: int, config: Configuration, seed: int = 0, progres
             detect["combined"].append((hallucinated, not (supported and llm_yes)))
         other = rows[picked[(position + 1) % len(picked)]]["right_answer"]
         for answer, off in ((row["right_answer"], False), (other, True)):
+            relevant, _ = check_relevance(row["question"], answer)
             reply = await call_model(config.grader, config, answer_messages(row["question"], answer),
                                      schema=GradeAnswer, max_tokens=80)
-            offtopic.append((off, reply.parsed is None or reply.parsed.binary_score == "no"))
+            llm_yes = reply.parsed is not None and reply.parsed.binary_score == "yes"
+            offtopic["relevance_check"].append((off, not relevant))
+            offtopic["llm_grader"].append((off, not llm_yes))
+            offtopic["combined"].append((off, not (relevant and llm_yes)))
     return {"dataset": f"halueval-qa-{n}-seed{seed}", "grader_model": config.grader,
             "hallucination_detection": {k: _binary_metrics(v) for k, v in detect.items()},
-            "answer_grader_offtopic_detection": _binary_metrics(offtopic)}
+            "offtopic_detection": {k: _binary_metrics(v) for k, v in offtopic.items()}}
 
 
 # ---- regression gate and rendering -----------------------------------------------------------------

@@ -45,11 +45,16 @@ def is_abstention(answer: str) -> bool:
     return ABSTAIN.lower().rstrip(".") in answer.lower()
 
 
+# A sentence ends at . ! ? followed by space and a capital, digit, quote or bracket, but not
+# after a single letter ("D.I.", "U.S.") or "e.g." / "i.e.".
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\b[A-Za-z]\.)(?<!\be\.g\.)(?<!\bi\.e\.)\s+(?=[A-Z0-9\"'(\[])")
+
+
 def _sentences(answer: str) -> list[str]:
     prose = _CODE_BLOCK.sub(" ", answer)
     # Move "[n]" that follows the full stop ("... budget. [2]") in front of it.
     prose = re.sub(r"([.!?])((?:\s*\[\d+\])+)", r"\2\1", prose)
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+", prose) if s.strip()]
+    return [s.strip() for s in _SENTENCE_END.split(prose) if s.strip()]
 
 
 @dataclass
@@ -117,25 +122,48 @@ def attribute_citations(answer: str, passages: list[dict], threshold: float) -> 
 
     Small models rarely write citation markers; attributing after the fact keeps every
     answer cited without trusting the model. A sentence no passage supports stays
-    uncited, so the support check still fails it. Returns (answer, sentences attributed).
+    uncited, so the support check still fails it. A one-phrase answer is attributed as a
+    whole. Returns (answer, sentences attributed).
     """
     if is_abstention(answer) or not passages or "```" in answer:
         return answer, 0
     vocab = [content_words(p["text"] + " " + p.get("title", "")) for p in passages]
-    added = 0
 
-    def attribute(match: re.Match) -> str:
-        nonlocal added
-        sentence, end = match.group(1), match.group(2)
-        words = content_words(sentence)
-        if CITATION.search(sentence) or len(words) < 3:
-            return match.group(0)
+    def best(words: set[str]) -> int | None:
         shares = [len(words & v) / len(words) for v in vocab]
-        best = max(range(len(shares)), key=shares.__getitem__)
-        if shares[best] < threshold:
-            return match.group(0)
-        added += 1
-        return f"{sentence.rstrip()} [{best + 1}]{end}"
+        top = max(range(len(shares)), key=shares.__getitem__)
+        return top + 1 if shares[top] >= threshold else None
 
-    cited = re.sub(r"([^.!?\n]+?)([.!?](?:\s+|$)|\n+|$)", attribute, answer.strip())
-    return cited, added
+    cited, added = [], 0
+    for sentence in _sentences(answer):
+        words = content_words(sentence)
+        marker = None if CITATION.search(sentence) or len(words) < 3 else best(words)
+        if marker:
+            body, end = re.match(r"(.*?)([.!?]?)$", sentence.rstrip(), re.DOTALL).groups()
+            sentence, added = f"{body} [{marker}]{end}", added + 1
+        cited.append(sentence)
+    result = " ".join(cited)
+    if not CITATION.search(result):
+        words = content_words(result)
+        marker = best(words) if words else None
+        if marker:
+            result, added = f"{result.rstrip()} [{marker}]", 1
+    return result, added
+
+
+_POLAR = re.compile(r"\s*(is|are|was|were|do|does|did|can|could|has|have|had|will|would|should|shall)\b", re.I)
+
+
+def check_relevance(question: str, answer: str) -> tuple[bool, str]:
+    """Deterministic relevance: the answer must share a content word with the question (same
+    topic) and add at least one the question lacks (not a mere restatement). Abstentions fail."""
+    if is_abstention(answer):
+        return False, "the answer abstains"
+    if _POLAR.match(question) and re.match(r"\s*(yes|no)\b", answer, re.I):
+        return True, "a yes/no answer to a yes/no question"
+    asked, said = content_words(question), content_words(CITATION.sub(" ", answer))
+    if not asked & said:
+        return False, "the answer shares no content word with the question"
+    if not said - asked:
+        return False, "the answer only restates the question"
+    return True, f"on topic ({', '.join(sorted(asked & said)[:4])}) and adds information"

@@ -163,3 +163,26 @@ def test_failing_code_in_answer_feeds_retry(scripted):
     check = next(e for e in result.trace if e["node"] == "self_check")
     assert check["decision"] == "failed" and "budget missing" in check["reason"]
     assert "code in your answer failed" in [m for k, m in model.calls if k == "text"][1][-1].content
+
+
+def test_deterministic_grading_makes_no_grader_calls(scripted):
+    agent, model = scripted({"text": [GOOD_ANSWER]}, grading="deterministic")
+    result = agent.ask(QUESTION)
+    assert result.status == "answered" and model.count("GradeHallucination") == model.count("GradeAnswer") == 0
+    assert result.grades[0]["reason"].startswith("support check") and result.grades[1]["reason"].startswith("relevance")
+
+
+def test_deterministic_grading_rejects_an_off_topic_answer(scripted):
+    off_topic = "Llamas hum when they are anxious [1]."
+    agent, _ = scripted({"text": [off_topic, "The llama herd hums [1]."], "RewrittenQuestion": [{"question": "cost"}]},
+                        grading="deterministic", policy={"max_iterations": 1})
+    assert agent.ask(QUESTION).status == "unverified"
+
+
+def test_grading_rule_defaults_by_model():
+    from vetted_rag import Configuration
+
+    assert Configuration(chat_model="embedded").grading_rule == "deterministic"  # packaged 135M: measured at chance
+    assert Configuration(chat_model="embedded", gguf_path="/models/big.gguf").grading_rule == "combined"
+    assert Configuration(chat_model="cohere:command-r-08-2024").grading_rule == "combined"
+    assert Configuration(chat_model="embedded", grading="combined").grading_rule == "combined"

@@ -179,6 +179,14 @@ class Configuration:
             "contain for the deterministic support check."
         },
     )
+    grading: Literal["combined", "deterministic"] | None = field(
+        default=None,
+        metadata={
+            "description": "'combined': deterministic checks AND the LLM graders; 'deterministic': checks only, no "
+            "grader calls. Unset: 'deterministic' for the packaged 135M model (its grader verdicts measured at "
+            "chance on HaluEval, bench/RESULTS.md), 'combined' for any other model."
+        },
+    )
     require_citations: bool = field(
         default=True, metadata={"description": "An answer without a valid [n] citation fails grounding."}
     )
@@ -257,6 +265,13 @@ class Configuration:
     @property
     def grader(self) -> str:
         return self.grader_model or self.chat_model
+
+    @property
+    def grading_rule(self) -> str:
+        if self.grading:
+            return self.grading
+        packaged_tiny_model = self.grader == "embedded" and not self.gguf_path
+        return "deterministic" if packaged_tiny_model else "combined"
 
     def with_policy(self, **limits: Any) -> Configuration:
         """A copy whose run policy is lowered to `limits` (never raised)."""

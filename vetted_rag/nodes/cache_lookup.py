@@ -13,6 +13,7 @@ from langgraph.runtime import Runtime
 from vetted_rag.cache import open_cache
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.state import State
+from vetted_rag.grounding import check_relevance
 from vetted_rag.nodes import configuration, note
 from vetted_rag.nodes.schemas import GradeAnswer
 from vetted_rag.observability import CACHE_LOOKUPS
@@ -32,11 +33,15 @@ async def cache_lookup(state: State, runtime: Runtime[Configuration]) -> dict:
     update: dict = {}
     info = {"hit": True, "kind": hit.kind, "similarity": round(hit.similarity, 4), "entry_question": hit.question}
     if hit.kind == "semantic" and config.cache_verify_hits:
-        reply = await call_model(config.grader, config, answer_messages(state["question"], hit.answer),
-                                 schema=GradeAnswer, max_tokens=80)
-        update["usage"] = reply.usage
-        verified = reply.parsed is not None and reply.parsed.binary_score == "yes"
-        info |= {"verified": verified, "verification": reply.parsed.reason if reply.parsed else reply.error}
+        if config.grading_rule == "deterministic":  # weaker: word overlap cannot tell "list to string" from its reverse
+            verified, why = check_relevance(state["question"], hit.answer)
+        else:
+            reply = await call_model(config.grader, config, answer_messages(state["question"], hit.answer),
+                                     schema=GradeAnswer, max_tokens=80)
+            update["usage"] = reply.usage
+            verified = reply.parsed is not None and reply.parsed.binary_score == "yes"
+            why = reply.parsed.reason if reply.parsed else reply.error
+        info |= {"verified": verified, "verification": why}
         if not verified:
             CACHE_LOOKUPS.labels(result="rejected").inc()
             return update | {"cache": info | {"hit": False},

@@ -1,8 +1,9 @@
 """grade_hallucination: is the answer grounded in the retrieved passages?
 
 Rule: the deterministic support check (valid citations, every sentence supported by its
-cited passages) runs first; only if it passes is the LLM grader asked. The grade is
-"yes" only if both say yes. Malformed grader output (after a retry) counts as "no".
+cited passages, no repetition) runs first. With grading 'combined' the LLM grader is then
+asked and the grade is "yes" only if both say yes; with 'deterministic' the check decides.
+Malformed grader output (after a retry) counts as "no".
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ async def grade_hallucination(state: State, runtime: Runtime[Configuration]) -> 
     update: dict = {}
     if not report.ok:
         grade = Grade(grader="hallucination", binary_score="no", reason=f"support check: {report.reason}")
-    elif is_abstention(answer):
-        grade = Grade(grader="hallucination", binary_score="yes", reason=report.reason)
+    elif is_abstention(answer) or config.grading_rule == "deterministic":
+        grade = Grade(grader="hallucination", binary_score="yes", reason=f"support check: {report.reason}")
     else:
         reply = await call_model(config.grader, config, hallucination_messages(answer, passages),
                                  schema=GradeHallucination, max_tokens=80)
