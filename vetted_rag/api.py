@@ -150,14 +150,17 @@ class Agent:
                         await queue.put(event)
 
         task = asyncio.create_task(self._bounded(drive(), config, state, question, run_id))
-        while not (task.done() and queue.empty()):
-            getter = asyncio.ensure_future(queue.get())
-            done, _ = await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
-            if getter in done:
-                yield getter.result()
-            else:
-                getter.cancel()
-        yield {"result": task.result()}
+        try:
+            while not (task.done() and queue.empty()):
+                getter = asyncio.ensure_future(queue.get())
+                done, _ = await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
+                if getter in done:
+                    yield getter.result()
+                else:
+                    getter.cancel()
+            yield {"result": task.result()}
+        finally:
+            task.cancel()  # a consumer that stops listening (client gone) stops the run too
 
     async def _bounded(self, run: Coroutine[Any, Any, None], config: Configuration, state: dict[str, Any],
                        question: str, run_id: str) -> AskResult:
@@ -184,7 +187,7 @@ class Agent:
             "citations": [] if ended else state.get("citations", []),
         })
         record_run(result.model_dump(), config.chat_model)
-        trace_store(config).save(result.model_dump())
+        await asyncio.to_thread(lambda: trace_store(config).save(result.model_dump()))
         return result
 
     async def aask(self, question: str, **options: Any) -> AskResult:

@@ -9,6 +9,7 @@ import pytest
 from tests.conftest import GOOD_ANSWER, NO, YES
 from vetted_rag import Configuration, RunPolicy
 from vetted_rag.providers import ProviderError, TransientProviderError
+from vetted_rag.observability import trace_store
 from vetted_rag.providers.scripted import HANG
 
 QUESTION = "How do I set a cost budget?"
@@ -47,6 +48,11 @@ def test_permanent_failure_is_an_error_with_the_providers_message(scripted):
     assert result.status == "error" and "401 invalid api key" in result.stop_reason
     assert model.count("text") == 1  # a permanent error is not retried
     assert result.answer is None
+    stored = trace_store(agent.config).get(result.run_id)  # error runs keep a complete, ordered trace too
+    assert [e["node"] for e in stored["trace"]] == ["prepare", "cache_lookup", "retrieve", "generate", "finalize",
+                                                    "cache_store"]
+    starts = [e["started_at"] for e in stored["trace"]]
+    assert starts == sorted(starts)
 
 
 def test_identical_rewrites_are_detected_as_a_loop(scripted):
@@ -140,3 +146,17 @@ def test_runtime_context_layers_over_the_environment():
     finally:
         del os.environ["VETTED_RAG_CACHE_ENABLED"]
     assert config.top_k == 2 and config.policy.max_iterations == 1 and config.cache_enabled is False
+
+
+async def test_abandoning_the_stream_stops_the_run(scripted):
+    agent, model = scripted({"text": [HANG]}, policy={"max_execution_time_s": 60.0, "llm_timeout_s": 60.0})
+    stream = agent.astream(QUESTION)
+    async for event in stream:
+        if event.get("node") == "retrieve":
+            break
+    await stream.aclose()  # the caller gives up, e.g. an HTTP client disconnects
+    import asyncio
+    await asyncio.sleep(0.2)
+    assert model.count("text") <= 1
+    tasks = [t for t in asyncio.all_tasks() if "_bounded" in repr(t.get_coro())]
+    assert all(t.done() for t in tasks)

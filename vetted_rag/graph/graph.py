@@ -9,6 +9,8 @@ are spent, `provider_failed` routes the run to `finalize` with status `error`.
 
 from __future__ import annotations
 
+import time
+
 from langgraph.errors import NodeError, NodeTimeoutError
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, RetryPolicy
@@ -40,7 +42,7 @@ def provider_failed(state: State, error: NodeError) -> Command:
     """After retries: end the run cleanly with status `error` and the provider's message."""
     reason = f"{error.node} failed: {error.error}"
     update = {"status": "error", "stop_reason": reason, "trace": note("error", reason)}
-    complete(update, error.node, 0.0, 0.0, state.get("run_id"))
+    complete(update, error.node, time.time(), 0.0, state.get("run_id"))
     return Command(update=update, goto="finalize")
 
 
