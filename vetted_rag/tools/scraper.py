@@ -28,6 +28,7 @@ from pydantic import BaseModel, Field
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 TEXT_TYPES = frozenset({"text/plain", "text/markdown"})
 _BOILERPLATE = ["script", "style", "noscript", "nav", "footer", "header", "aside", "form", "svg", "iframe", "template"]
+_PERMALINK_MARKS = {"¶", "#", "§", "🔗"}
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0", re.I)
 
 
@@ -86,6 +87,9 @@ def parse_html(markup: str | bytes, base_url: str = "", charset: str | None = No
                 links.append(href)
         for tag in soup.find_all(_BOILERPLATE):
             tag.decompose()
+        for anchor in soup.find_all("a"):  # heading permalinks ("¶", "#") are not content
+            if anchor.get_text(strip=True) in _PERMALINK_MARKS:
+                anchor.decompose()
         for tag in soup.find_all(lambda t: t.has_attr("hidden") or t.get("aria-hidden") == "true"
                                  or _HIDDEN_STYLE.search(str(t.get("style", "")))):
             tag.decompose()
