@@ -339,8 +339,8 @@ def render_html(report: dict[str, Any]) -> str:
         row = [f"<div class='metric'>{html.escape(label)}</div>"]
         for s in systems:
             value = report["systems"][s].get(key)
-            width = 0 if value is None else int(300 * value)
-            row.append(f"<svg width='320' height='18'><rect width='{width}' height='14' fill='{colours.get(s, '#777')}'/>"
+            width = 0 if value is None else int(260 * value)
+            row.append(f"<svg width='400' height='18'><rect width='{width}' height='14' fill='{colours.get(s, '#777')}'/>"
                        f"<text x='{width + 4}' y='12' font-size='11'>{s}: {'—' if value is None else f'{value:.2f}'}</text></svg>")
         bars.append("<div class='row'>" + "".join(row) + "</div>")
     records = "".join(

@@ -22,6 +22,8 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel, Field, PrivateAttr
 
+from vetted_rag.grounding import check_support, content_words
+from vetted_rag.prompts import ABSTAIN
 from vetted_rag.providers.structured import structured_runnable
 
 HANG = "__hang__"
@@ -101,8 +103,6 @@ _PASSAGE_ONE = re.compile(r"<passage 1>\s*(.*?)\s*</passage 1>", re.DOTALL)
 def extractive_answer(messages: list[BaseMessage]) -> str:
     """A reply that copies the first real sentence of passage 1 and cites it: grounded by
     construction, so the graph's checks pass on it (or abstains without passages)."""
-    from vetted_rag.prompts import ABSTAIN
-
     found = _PASSAGE_ONE.search(str(messages[-1].content))
     if not found:
         return ABSTAIN
@@ -124,16 +124,12 @@ def _passages(messages: list[BaseMessage]) -> list[dict]:
 
 
 def heuristic_grounding(messages: list[BaseMessage]) -> dict:
-    from vetted_rag.grounding import check_support
-
     answer = _fields(messages).get("answer", "")
     report = check_support(answer, _passages(messages), threshold=0.6, require_citations=True)
     return {"binary_score": "yes" if report.ok else "no", "reason": report.reason}
 
 
 def heuristic_relevance(messages: list[BaseMessage]) -> dict:
-    from vetted_rag.grounding import content_words
-
     found = _fields(messages)
     shared = content_words(found.get("question", "")) & content_words(found.get("answer", ""))
     return {"binary_score": "yes" if shared else "no",
@@ -141,8 +137,6 @@ def heuristic_relevance(messages: list[BaseMessage]) -> dict:
 
 
 def heuristic_rewrite(messages: list[BaseMessage]) -> dict:
-    from vetted_rag.grounding import content_words
-
     return {"question": " ".join(sorted(content_words(_fields(messages).get("question", ""))))}
 
 
