@@ -60,3 +60,10 @@ def test_serve_starts_and_answers(tmp_path):
         log = proc.communicate(timeout=20)[0].decode()
     assert "AUTHENTICATION IS OFF" in log  # the warning at start
     assert '"node": "retrieve"' in log  # JSON log lines per node event
+
+
+def test_policy_flags_reach_the_run(tmp_path):
+    out = run("ask", "How do I set a cost budget?", "--json", "--chat-model", "heuristic", "--max-iterations", "1",
+              "--max-total-tokens", "5", env_dir=tmp_path)
+    result = json.loads(out.stdout)
+    assert result["iterations"] == 1 and out.returncode == {"answered": 0, "unverified": 3}[result["status"]]

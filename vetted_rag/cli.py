@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import sys
+import typing
 from dataclasses import fields
 from typing import Any
 
@@ -26,10 +27,11 @@ def _config(args: argparse.Namespace) -> Configuration:
 
 def _policy_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("run policy (overrides the configured value for this command)")
+    hints = typing.get_type_hints(RunPolicy)
     for f in fields(RunPolicy):
-        if f.name in {"return_unverified_answer"}:
-            continue
-        kind = float if "_s" in f.name or "usd" in f.name or f.name == "loop_similarity" else int
+        kind = next((t for t in (bool, int, float) if t in (hints[f.name], *typing.get_args(hints[f.name]))), None)
+        if kind in (None, bool):
+            continue  # switches stay in configuration
         group.add_argument("--" + f.name.replace("_", "-"), type=kind, dest=f.name, help=f.metadata["description"])
 
 
