@@ -150,3 +150,13 @@ def test_cached_answers_are_redacted_when_answers_are(scripted, backend):
     assert first.status == "answered" and "[EMAIL]" in first.answer
     hit = agent.ask(Q)
     assert hit.cache["hit"] and "budget-owner@example.com" not in hit.model_dump_json()
+
+
+def test_cache_savings_reach_the_metrics(scripted, backend):
+    from prometheus_client import REGISTRY
+
+    agent, _ = scripted(dict(SCRIPT), cache_enabled=True, **backend)
+    before = REGISTRY.get_sample_value("vetted_rag_cache_saved_tokens_total") or 0.0
+    first = agent.ask(Q)
+    agent.ask(Q)
+    assert REGISTRY.get_sample_value("vetted_rag_cache_saved_tokens_total") == before + first.usage["total_tokens"]

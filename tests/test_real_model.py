@@ -30,3 +30,22 @@ def test_answerable_question_end_to_end(agent):
 def test_unanswerable_question_is_not_answered(agent):
     result = agent.ask("What is the capital of Australia?")
     assert result.status != "answered" and result.stop_reason
+
+
+async def test_cancelled_generation_stops_the_model():
+    """A caller that gives up (wall clock, node timeout) stops llama.cpp at its next token:
+    no worker keeps the model busy. A 2,000-token generation would hold it for ~20 s."""
+    import asyncio
+
+    from vetted_rag.providers import load_chat_model
+
+    model = load_chat_model("embedded", Configuration())
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(model.ainvoke("Write a very long story about dragons.", max_tokens=2000), 0.5)
+    for _ in range(50):  # released within a few tokens; 5 s is the generous bound
+        if not model._lock.locked():
+            break
+        await asyncio.sleep(0.1)
+    assert not model._lock.locked()
+    reply = await model.ainvoke("Say hello.", max_tokens=5)
+    assert reply.usage_metadata["output_tokens"] <= 5

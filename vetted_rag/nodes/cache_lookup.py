@@ -16,7 +16,7 @@ from vetted_rag.graph.state import State
 from vetted_rag.grounding import check_relevance
 from vetted_rag.nodes import configuration, note
 from vetted_rag.nodes.schemas import GradeAnswer
-from vetted_rag.observability import CACHE_LOOKUPS
+from vetted_rag.observability import CACHE_LOOKUPS, CACHE_SAVED_COST, CACHE_SAVED_TOKENS
 from vetted_rag.prompts import answer_messages
 from vetted_rag.providers import call_model
 
@@ -47,6 +47,8 @@ async def cache_lookup(state: State, runtime: Runtime[Configuration]) -> dict:
             return update | {"cache": info | {"hit": False},
                              "trace": note("rejected", f"semantic hit not confirmed by the answer grader: {info['verification']}", **info)}
     CACHE_LOOKUPS.labels(result=hit.kind).inc()
+    CACHE_SAVED_TOKENS.inc(hit.tokens)
+    CACHE_SAVED_COST.inc(hit.cost_usd)
     return update | {
         "status": "answered", "generation": hit.answer, "passages": hit.passages, "grades": hit.grades,
         "usage": {"cost_saved_usd": hit.cost_usd, "tokens_saved": hit.tokens},
