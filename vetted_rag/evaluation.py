@@ -29,7 +29,7 @@ from vetted_rag.graph.configuration import Configuration
 from vetted_rag.grounding import attribute_citations, check_relevance, check_support, citations_for, is_abstention
 from vetted_rag.knowledge_base import SourceDocument, open_knowledge_base
 from vetted_rag.nodes.schemas import GradeAnswer, GradeHallucination
-from vetted_rag.prompts import answer_messages, generate_messages, hallucination_messages
+from vetted_rag.prompts import GENERATE_STOP, answer_messages, generate_messages, hallucination_messages
 from vetted_rag.providers import call_model
 
 HIGHER_IS_BETTER = ("contains_gold", "token_f1", "exact_match", "released_precision", "faithful_rate",
@@ -153,7 +153,7 @@ async def run_baseline(item: EvalItem, config: Configuration) -> Record:
     passages = await asyncio.to_thread(kb.search, item.question, config.top_k, config.relevance_threshold)
     if passages:
         reply = await call_model(config.chat_model, config, generate_messages(item.question, passages, None, []),
-                                 max_tokens=config.max_answer_tokens)
+                                 max_tokens=config.max_answer_tokens, stop=GENERATE_STOP)
         answer, _ = attribute_citations(reply.text.strip(), passages, config.support_threshold)
         usage = reply.usage
     else:

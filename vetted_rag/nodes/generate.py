@@ -9,7 +9,7 @@ from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.state import State
 from vetted_rag.grounding import attribute_citations
 from vetted_rag.nodes import configuration, note
-from vetted_rag.prompts import generate_messages
+from vetted_rag.prompts import GENERATE_STOP, generate_messages
 from vetted_rag.providers import call_model
 
 
@@ -17,7 +17,8 @@ async def generate(state: State, runtime: Runtime[Configuration]) -> dict:
     config = configuration(runtime)
     messages = generate_messages(state["question"], state.get("passages", []), state.get("feedback"),
                                  state.get("history", []))
-    reply = await call_model(config.chat_model, config, messages, max_tokens=config.max_answer_tokens)
+    reply = await call_model(config.chat_model, config, messages, max_tokens=config.max_answer_tokens,
+                             stop=GENERATE_STOP)
     answer, attributed = attribute_citations(reply.text.strip(), state.get("passages", []), config.support_threshold)
     earlier = state.get("answers", [])
     attempt = state.get("attempts", 0) + 1

@@ -111,6 +111,7 @@ async def call_model(
     messages: list[BaseMessage],
     schema: type[BaseModel] | None = None,
     max_tokens: int | None = None,
+    stop: list[str] | None = None,
 ) -> ModelReply:
     """One model call with token/cost accounting. Provider failures are raised classified
     (the node's RetryPolicy retries transient ones); malformed structured output is asked
@@ -121,7 +122,7 @@ async def call_model(
         raise ProviderError(f"chat model {name!r} is not available: {exc}") from exc
     label = model_label(model, name)
     total: Usage = {}
-    extra = {"max_tokens": max_tokens} if max_tokens else {}
+    extra = {k: v for k, v in {"max_tokens": max_tokens, "stop": stop}.items() if v}
     attempts = STRUCTURED_ATTEMPTS if schema else 1
     error = None
     for _ in range(attempts):
