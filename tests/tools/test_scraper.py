@@ -1,12 +1,9 @@
 """The scraper against real pages served from a local http.server on 127.0.0.1."""
 
-import functools
-import http.server
-import threading
-
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from tests.conftest import serve_directory
 from vetted_rag import Configuration
 from vetted_rag.ingest import ingest_sources
 from vetted_rag.knowledge_base import open_knowledge_base
@@ -31,13 +28,8 @@ def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("site")
     for name, body in PAGES.items():
         (root / name).write_text(body)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.func.log_message = lambda *a: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.handle_error = lambda request, address: None  # the scraper hangs up on oversized bodies by design
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serve_directory(root) as url:
+        yield url
 
 
 POLICY = ScraperPolicy(allow=("127.0.0.1",), per_host_delay_s=0.0)

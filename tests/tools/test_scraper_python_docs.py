@@ -3,15 +3,13 @@ package (downloaded and unpacked by the test setup, not installed), served from 
 
 from __future__ import annotations
 
-import functools
 import glob
-import http.server
 import shutil
 import subprocess
-import threading
 
 import pytest
 
+from tests.conftest import serve_directory
 from vetted_rag import Configuration
 from vetted_rag.ingest import ingest_sources
 from vetted_rag.knowledge_base import open_knowledge_base
@@ -28,14 +26,8 @@ def python_docs(tmp_path_factory):
     if fetched.returncode != 0 or not debs:
         pytest.skip(f"apt-get download python3.11-doc failed: {fetched.stderr.strip()[:200]}")
     subprocess.run(["dpkg-deb", "-x", debs[0], str(root / "pkg")], check=True)
-    html = root / "pkg/usr/share/doc/python3.11/html"
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(html))
-    handler.func.log_message = lambda *a: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.handle_error = lambda request, address: None  # the scraper hangs up on oversized bodies by design
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serve_directory(root / "pkg/usr/share/doc/python3.11/html") as url:
+        yield url
 
 
 POLICY = ScraperPolicy(allow=("127.0.0.1",), per_host_delay_s=0.0)
