@@ -85,14 +85,13 @@ def check_support(answer: str, passages: list[dict], threshold: float, require_c
         return SupportReport(False, f"the answer repeats itself ({repeats} repeated sentence(s))", min_support=0.0)
     vocab = [content_words(p["text"] + " " + p.get("title", "")) for p in passages]
     answer_cited = sorted(set(markers)) or list(range(1, len(passages) + 1))
-    unsupported, worst, judged = [], 1.0, 0
+    unsupported, worst = [], 1.0
     for sentence in sentences:
         words = content_words(CITATION.sub(" ", sentence))
         # Short sentences ("Yes.", a heading) are judged only when nothing longer is: a
         # one-phrase answer must still be found in its passages.
         if len(words) < 3 and (len(sentences) > 1 or not words):
             continue
-        judged += 1
         own = [int(n) for n in CITATION.findall(sentence)] or answer_cited
         support_words = set().union(*(vocab[n - 1] for n in own))
         share = len(words & support_words) / len(words)

@@ -160,3 +160,10 @@ async def test_abandoning_the_stream_stops_the_run(scripted):
     assert model.count("text") <= 1
     tasks = [t for t in asyncio.all_tasks() if "_bounded" in repr(t.get_coro())]
     assert all(t.done() for t in tasks)
+
+
+def test_invalid_choices_are_rejected_with_a_clear_error():
+    with pytest.raises(ValueError, match="cache_backend must be one of"):
+        Configuration.from_env({"VETTED_RAG_CACHE_BACKEND": "memcached"})
+    with pytest.raises(ValueError, match="grading must be one of"):
+        Configuration(grading="vibes")

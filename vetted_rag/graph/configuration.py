@@ -257,6 +257,9 @@ class Configuration:
             raise ValueError("top_k must be at least 1")
         if self.cache_ttl_s < 1:
             raise ValueError("cache_ttl_s must be at least 1 second")
+        for name, allowed in (("grading", {None, "combined", "deterministic"}), ("cache_backend", {"chroma", "redis"})):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {sorted(a for a in allowed if a)}, not {getattr(self, name)!r}")
 
     @property
     def data_path(self) -> Path:
