@@ -4,8 +4,6 @@ anything else is `unverified` (the best attempt only if the policy allows, alway
 
 from __future__ import annotations
 
-import os
-
 from langgraph.runtime import Runtime
 from langgraph.types import Overwrite
 
@@ -41,7 +39,7 @@ async def finalize(state: State, runtime: Runtime[Configuration]) -> dict:
     if status not in ("refused", "error", "answered"):
         status = "answered" if passed_every_check(state) else "unverified"
     stop_reason = "" if status == "answered" else (state.get("stop_reason") or _why_unverified(state, config))
-    leak = output_leak(generation, PROTECTED, dict(os.environ)) if generation else None
+    leak = output_leak(generation, PROTECTED) if generation else None
     if leak:  # never released, whatever the graders said
         status, stop_reason = "unverified", f"answer withheld: {leak}"
     show = not leak and (status == "answered" or (status == "unverified" and config.policy.return_unverified_answer))
@@ -55,9 +53,8 @@ async def finalize(state: State, runtime: Runtime[Configuration]) -> dict:
         "trace": note(status, stop_reason or "every check passed"),
     }
     if leak:  # the trace and grades quote the answer: scrub what would leak it too
-        environ = dict(os.environ)
-        update["grades"] = withhold_leaks(state.get("grades", []), PROTECTED, environ)
-        update["trace"] = Overwrite(withhold_leaks(state.get("trace", []), PROTECTED, environ) + update["trace"])
+        update["grades"] = withhold_leaks(state.get("grades", []), PROTECTED)
+        update["trace"] = Overwrite(withhold_leaks(state.get("trace", []), PROTECTED) + update["trace"])
     if status == "answered":
         update["history"] = [{"question": state["question"], "answer": generation}]
     return update

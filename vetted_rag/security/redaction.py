@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from typing import Any, Callable
 
 _SECRET = re.compile(
     r"\b(?:sk|pk|rk|co|ghp|gho|xox[abp]|AKIA|ASIA|vr)[-_][A-Za-z0-9_\-]{16,}\b"
@@ -42,18 +42,20 @@ def _iban(match: re.Match) -> str:
     return "[IBAN]" if iban_ok(match.group(0)) else match.group(0)
 
 
-_SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD", re.I)
+_SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|CANARY", re.I)
 
 
-def environment_secrets() -> list[str]:
-    """Values of secret-named environment variables (COHERE_API_KEY...), longest first."""
-    return sorted((v for k, v in os.environ.items() if _SECRET_NAME.search(k) and len(v) >= 8), key=len, reverse=True)
+def environment_secrets() -> dict[str, str]:
+    """Secret-named environment variables (COHERE_API_KEY...) with values long enough to match
+    safely, longest value first."""
+    found = {k: v for k, v in os.environ.items() if _SECRET_NAME.search(k) and len(v) >= 8}
+    return dict(sorted(found.items(), key=lambda item: len(item[1]), reverse=True))
 
 
 def redact(text: str) -> str:
     """Replace secrets (by pattern, and any value of a secret-named environment variable),
     emails, IBANs, Luhn-valid card numbers, national ids and phone numbers."""
-    for value in environment_secrets():
+    for value in environment_secrets().values():
         text = text.replace(value, "[SECRET]")
     text = _SECRET.sub("[SECRET]", text)
     text = _EMAIL.sub("[EMAIL]", text)
@@ -63,11 +65,16 @@ def redact(text: str) -> str:
     return _PHONE.sub("[PHONE]", text)
 
 
-def redact_obj(value: Any) -> Any:
+def map_strings(value: Any, transform: Callable[[str], str]) -> Any:
+    """`value` with `transform` applied to every string inside dicts and lists."""
     if isinstance(value, str):
-        return redact(value)
+        return transform(value)
     if isinstance(value, dict):
-        return {k: redact_obj(v) for k, v in value.items()}
+        return {k: map_strings(v, transform) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [redact_obj(v) for v in value]
+        return [map_strings(v, transform) for v in value]
     return value
+
+
+def redact_obj(value: Any) -> Any:
+    return map_strings(value, redact)

@@ -18,6 +18,8 @@ import re
 import unicodedata
 from urllib.parse import unquote
 
+from vetted_rag.security.redaction import environment_secrets, map_strings
+
 _I = re.I | re.M
 _AI = r"(?:ai|assistant|bot|agent|model|llm|chatbot|language model)s?"
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
@@ -155,33 +157,24 @@ def screen_passages(passages: list[dict]) -> tuple[list[dict], list[dict]]:
     return kept, dropped
 
 
-_SECRET_ENV = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|CANARY", re.I)
-
-
 def _shingles(text: str, size: int = 8) -> set[str]:
     words = re.findall(r"\w+", text.lower())
     return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
-def output_leak(answer: str, protected_texts: list[str], environ: dict[str, str]) -> str | None:
+def output_leak(answer: str, protected_texts: list[str]) -> str | None:
     """Why `answer` must not be released: it quotes a protected prompt (8 words in a row) or
     contains the value of a secret-named environment variable. None if clean."""
     answer_shingles = _shingles(answer)
     if any(answer_shingles & _shingles(text) for text in protected_texts):
         return "it reveals the system prompt"
     lowered = answer.lower()
-    for name, value in environ.items():
-        if _SECRET_ENV.search(name) and len(value) >= 8 and value.lower() in lowered:
+    for name, value in environment_secrets().items():
+        if value.lower() in lowered:
             return f"it contains the value of {name}"
     return None
 
 
-def withhold_leaks(value: object, protected_texts: list[str], environ: dict[str, str]) -> object:
+def withhold_leaks(value: object, protected_texts: list[str]) -> object:
     """`value` with every string that would leak (see `output_leak`) replaced by "[withheld]"."""
-    if isinstance(value, str):
-        return "[withheld]" if output_leak(value, protected_texts, environ) else value
-    if isinstance(value, dict):
-        return {k: withhold_leaks(v, protected_texts, environ) for k, v in value.items()}
-    if isinstance(value, list):
-        return [withhold_leaks(v, protected_texts, environ) for v in value]
-    return value
+    return map_strings(value, lambda text: "[withheld]" if output_leak(text, protected_texts) else text)
