@@ -28,6 +28,7 @@ from vetted_rag.api import Agent
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.grounding import attribute_citations, check_relevance, check_support, citations_for, is_abstention
 from vetted_rag.knowledge_base import SourceDocument, open_knowledge_base
+from vetted_rag.nodes import llm_verdict
 from vetted_rag.nodes.schemas import GradeAnswer, GradeHallucination
 from vetted_rag.prompts import GENERATE_STOP, answer_messages, generate_messages, hallucination_messages
 from vetted_rag.providers import call_model
@@ -272,18 +273,14 @@ async def grader_benchmark(n: int, config: Configuration, seed: int = 0, progres
         passage = [{"id": "1", "source": "k", "title": "", "text": row["knowledge"]}]
         for answer, hallucinated in ((row["right_answer"], False), (row["hallucinated_answer"], True)):
             supported = check_support(answer, passage, config.support_threshold, require_citations=False).ok
-            reply = await call_model(config.grader, config, hallucination_messages(answer, passage),
-                                     schema=GradeHallucination, max_tokens=80)
-            llm_yes = reply.parsed is not None and reply.parsed.binary_score == "yes"
+            llm_yes = (await llm_verdict(config, hallucination_messages(answer, passage), GradeHallucination))[0] == "yes"
             detect["support_check"].append((hallucinated, not supported))
             detect["llm_grader"].append((hallucinated, not llm_yes))
             detect["combined"].append((hallucinated, not (supported and llm_yes)))
         other = rows[picked[(position + 1) % len(picked)]]["right_answer"]
         for answer, off in ((row["right_answer"], False), (other, True)):
             relevant, _ = check_relevance(row["question"], answer)
-            reply = await call_model(config.grader, config, answer_messages(row["question"], answer),
-                                     schema=GradeAnswer, max_tokens=80)
-            llm_yes = reply.parsed is not None and reply.parsed.binary_score == "yes"
+            llm_yes = (await llm_verdict(config, answer_messages(row["question"], answer), GradeAnswer))[0] == "yes"
             offtopic["relevance_check"].append((off, not relevant))
             offtopic["llm_grader"].append((off, not llm_yes))
             offtopic["combined"].append((off, not (relevant and llm_yes)))

@@ -8,9 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.messages import BaseMessage
 from langgraph.runtime import Runtime
+from pydantic import BaseModel
 
 from vetted_rag.graph.configuration import Configuration
+from vetted_rag.graph.state import Score, Usage
+from vetted_rag.providers import call_model
+
+GRADER_MAX_TOKENS = 80
 
 
 def configuration(runtime: Runtime[Configuration] | None) -> Configuration:
@@ -25,3 +31,12 @@ def configuration(runtime: Runtime[Configuration] | None) -> Configuration:
 
 def note(decision: str, reason: str = "", **details: Any) -> list[dict[str, Any]]:
     return [{"decision": decision, "reason": reason, "details": details}]
+
+
+async def llm_verdict(config: Configuration, messages: list[BaseMessage], schema: type[BaseModel]) -> tuple[Score, str, Usage]:
+    """Ask the grader model for a yes/no verdict with a reason; malformed output (after its
+    retry) counts as "no"."""
+    reply = await call_model(config.grader, config, messages, schema=schema, max_tokens=GRADER_MAX_TOKENS)
+    if reply.parsed is None:
+        return "no", f"grader {reply.error}", reply.usage
+    return reply.parsed.binary_score, f"grader: {reply.parsed.reason}", reply.usage

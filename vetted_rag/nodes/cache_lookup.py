@@ -13,12 +13,9 @@ from langgraph.runtime import Runtime
 from vetted_rag.cache import open_cache
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.state import State
-from vetted_rag.grounding import check_relevance
 from vetted_rag.nodes import configuration, note
-from vetted_rag.nodes.schemas import GradeAnswer
+from vetted_rag.nodes.grade_answer import relevance_verdict
 from vetted_rag.observability import CACHE_LOOKUPS, CACHE_SAVED_COST, CACHE_SAVED_TOKENS
-from vetted_rag.prompts import answer_messages
-from vetted_rag.providers import call_model
 
 
 async def cache_lookup(state: State, runtime: Runtime[Configuration]) -> dict:
@@ -33,16 +30,10 @@ async def cache_lookup(state: State, runtime: Runtime[Configuration]) -> dict:
     update: dict = {}
     info = {"hit": True, "kind": hit.kind, "similarity": round(hit.similarity, 4), "entry_question": hit.question}
     if hit.kind == "semantic" and config.cache_verify_hits:
-        if config.grading_rule == "deterministic":  # weaker: word overlap cannot tell "list to string" from its reverse
-            verified, why = check_relevance(state["question"], hit.answer)
-        else:
-            reply = await call_model(config.grader, config, answer_messages(state["question"], hit.answer),
-                                     schema=GradeAnswer, max_tokens=80)
-            update["usage"] = reply.usage
-            verified = reply.parsed is not None and reply.parsed.binary_score == "yes"
-            why = reply.parsed.reason if reply.parsed else reply.error
-        info |= {"verified": verified, "verification": why}
-        if not verified:
+        # Under deterministic grading this is word overlap, which cannot tell "list to string" from its reverse.
+        score, why, update["usage"] = await relevance_verdict(config, state["question"], hit.answer)
+        info |= {"verified": score == "yes", "verification": why}
+        if not info["verified"]:
             CACHE_LOOKUPS.labels(result="rejected").inc()
             return update | {"cache": info | {"hit": False},
                              "trace": note("rejected", f"semantic hit not confirmed by the answer grader: {info['verification']}", **info)}

@@ -13,11 +13,10 @@ from langgraph.runtime import Runtime
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.state import Grade, State
 from vetted_rag.grounding import check_support, is_abstention
-from vetted_rag.nodes import configuration, note
+from vetted_rag.nodes import configuration, llm_verdict, note
 from vetted_rag.nodes.schemas import GradeHallucination
 from vetted_rag.observability import GRADES
 from vetted_rag.prompts import hallucination_messages
-from vetted_rag.providers import call_model
 
 
 async def grade_hallucination(state: State, runtime: Runtime[Configuration]) -> dict:
@@ -30,14 +29,9 @@ async def grade_hallucination(state: State, runtime: Runtime[Configuration]) -> 
     elif is_abstention(answer) or config.grading_rule == "deterministic":
         grade = Grade(grader="hallucination", binary_score="yes", reason=f"support check: {report.reason}")
     else:
-        reply = await call_model(config.grader, config, hallucination_messages(answer, passages),
-                                 schema=GradeHallucination, max_tokens=80)
-        update["usage"] = reply.usage
-        if reply.parsed is None:
-            grade = Grade(grader="hallucination", binary_score="no", reason=f"grader {reply.error}")
-        else:
-            grade = Grade(grader="hallucination", binary_score=reply.parsed.binary_score,
-                          reason=f"grader: {reply.parsed.reason}")
+        score, reason, update["usage"] = await llm_verdict(config, hallucination_messages(answer, passages),
+                                                           GradeHallucination)
+        grade = Grade(grader="hallucination", binary_score=score, reason=reason)
     GRADES.labels(grader="hallucination", score=grade["binary_score"]).inc()
     return update | {
         "hallucination_grade": grade,
