@@ -37,6 +37,11 @@ def _stem(word: str) -> str:
     return word
 
 
+def passage_vocabularies(passages: list[dict]) -> list[set[str]]:
+    """Content words of each passage (text and title), in passage order."""
+    return [content_words(p["text"] + " " + p.get("title", "")) for p in passages]
+
+
 def cited_markers(answer: str) -> list[int]:
     return [int(n) for n in CITATION.findall(answer)]
 
@@ -83,7 +88,7 @@ def check_support(answer: str, passages: list[dict], threshold: float, require_c
     repeats = len(normalised) - len(set(normalised))
     if repeats:
         return SupportReport(False, f"the answer repeats itself ({repeats} repeated sentence(s))", min_support=0.0)
-    vocab = [content_words(p["text"] + " " + p.get("title", "")) for p in passages]
+    vocab = passage_vocabularies(passages)
     answer_cited = sorted(set(markers)) or list(range(1, len(passages) + 1))
     unsupported, worst = [], 1.0
     for sentence in sentences:
@@ -126,7 +131,7 @@ def attribute_citations(answer: str, passages: list[dict], threshold: float) -> 
     """
     if is_abstention(answer) or not passages or "```" in answer:
         return answer, 0
-    vocab = [content_words(p["text"] + " " + p.get("title", "")) for p in passages]
+    vocab = passage_vocabularies(passages)
 
     def best(words: set[str]) -> int | None:
         shares = [len(words & v) / len(words) for v in vocab]
