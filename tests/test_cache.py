@@ -1,6 +1,7 @@
 """The semantic cache through the graph, on both backends (Chroma embedded, real Redis server):
 exact and paraphrase hits, verification, scope, TTL, tenant isolation, corruption."""
 
+import json
 import shutil
 import socket
 import subprocess
@@ -142,13 +143,35 @@ def test_stats_count_hits_and_savings(scripted, backend):
     assert stats["tokens_saved"] == first.usage["total_tokens"] > 0
 
 
+def test_stats_persist_for_another_process(scripted, backend):
+    """`vetted-rag cache stats` runs in a new process: it must see the counts of earlier ones."""
+    import os
+    import sys
+
+    agent, _ = scripted(dict(SCRIPT), cache_enabled=True, **backend)
+    agent.ask(Q)
+    agent.ask(Q)
+    env_flags = ["--data-dir", str(agent.config.data_path)]
+    env = {  # the settings of the process that stored the entries"VETTED_RAG_CACHE_BACKEND": agent.config.cache_backend, "VETTED_RAG_REDIS_URL": agent.config.redis_url or "",
+           "VETTED_RAG_CHAT_MODEL": agent.config.chat_model}
+    out = subprocess.run([sys.executable, "-m", "vetted_rag.cli", "cache", "stats", *env_flags],
+                         capture_output=True, text=True, timeout=120, env={**os.environ, **env})
+    stats = json.loads(out.stdout)
+    assert stats["exact_hits"] >= 1 and stats["misses"] >= 1 and stats["stored"] >= 1, out.stderr
+
+
 def test_cached_answers_are_redacted_when_answers_are(scripted, backend):
-    leaky = "Set max_cost_usd to set a cost budget, or mail budget-owner@example.com [1]."
+    from vetted_rag.knowledge_base import SourceDocument, open_knowledge_base
+
+    leaky = "To raise a cost budget, mail the budget owner at budget-owner@example.com [1]."
     agent, _ = scripted({"text": [leaky], "GradeHallucination": [YES], "GradeAnswer": [YES]}, cache_enabled=True,
-                        redact_answers=True, support_threshold=0.3, **backend)
-    first = agent.ask(Q)
-    assert first.status == "answered" and "[EMAIL]" in first.answer
-    hit = agent.ask(Q)
+                        redact_answers=True, **backend)
+    open_knowledge_base(agent.config).add_document(SourceDocument(
+        "owners.md", "Budget owners", "To raise a cost budget, mail the budget owner at budget-owner@example.com."))
+    question = "Whom do I mail to raise a cost budget?"
+    first = agent.ask(question)
+    assert first.status == "answered" and "[EMAIL]" in first.answer, first.stop_reason
+    hit = agent.ask(question)
     assert hit.cache["hit"] and "budget-owner@example.com" not in hit.model_dump_json()
 
 

@@ -30,6 +30,7 @@ def test_ingest_reports_failures_and_trace_roundtrip(tmp_path):
 def test_graph_prints_mermaid():
     out = subprocess.run([sys.executable, "-m", "vetted_rag.cli", "graph"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "grade_hallucination" in out.stdout and "graph TD" in out.stdout
+    assert "__error_handler__" not in out.stdout
 
 
 def test_serve_starts_and_answers(tmp_path):
@@ -60,6 +61,10 @@ def test_serve_starts_and_answers(tmp_path):
         log = proc.communicate(timeout=20)[0].decode()
     assert "AUTHENTICATION IS OFF" in log  # the warning at start
     assert '"node": "retrieve"' in log  # JSON log lines per node event
+    lines = [line for line in log.splitlines() if line.strip()]
+    assert any('"logger": "uvicorn' in line for line in lines)  # uvicorn's own lines too
+    for line in lines:  # every line of a JSON-logging process is JSON
+        json.loads(line)
 
 
 def test_policy_flags_reach_the_run(tmp_path):
@@ -67,3 +72,16 @@ def test_policy_flags_reach_the_run(tmp_path):
               "--max-total-tokens", "5", env_dir=tmp_path)
     result = json.loads(out.stdout)
     assert result["iterations"] == 1 and out.returncode == {"answered": 0, "unverified": 3}[result["status"]]
+
+
+def test_partial_ingest_exits_8_and_says_why_each_input_was_skipped(tmp_path):
+    good, empty = tmp_path / "good.md", tmp_path / "empty.md"
+    good.write_text("# Goats\n\nGoats climb trees in Morocco.")
+    empty.write_text("")
+    out = run("ingest", str(good), str(tmp_path / "missing.md"), str(empty), "--json", env_dir=tmp_path / "d")
+    report = json.loads(out.stdout)
+    assert out.returncode == 8 and report["added"] == 1
+    assert {f["source"].rsplit("/", 1)[-1]: f["error"] for f in report["failed"]} == {
+        "missing.md": "no such file or directory", "empty.md": "the document has no text"}
+    assert "skipped" in out.stderr and "missing.md" in out.stderr
+    assert run("ingest", str(tmp_path / "missing.md"), env_dir=tmp_path / "d").returncode == 2

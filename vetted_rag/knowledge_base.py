@@ -8,6 +8,7 @@ content is added or deleted; cached answers are scoped by it.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -72,13 +73,45 @@ def read_document(path: Path) -> SourceDocument:
     raw = path.read_bytes()
     if suffix in HTML_SUFFIXES:
         page = parse_html(raw, path.resolve().as_uri())
-        return SourceDocument(str(path), page.title or path.stem, page.text)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScrapeError(f"not UTF-8 text: {exc}") from exc
-    title = next((line.lstrip("# ").strip() for line in text.splitlines() if line.startswith("#")), path.stem)
-    return SourceDocument(str(path), title, text)
+        title = page.title or (page.headings[0] if page.headings else path.stem)
+        document = SourceDocument(str(path), title, page.text)
+    else:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ScrapeError(f"not UTF-8 text: {exc}") from exc
+        headings = markdown_headings(text)
+        document = SourceDocument(str(path), headings[0][2] if headings else path.stem, text)
+    if not document.text.strip():
+        raise ScrapeError("the document has no text")
+    return document
+
+
+_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+_ATX = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
+
+
+def markdown_headings(text: str) -> list[tuple[int, int, str]]:
+    """(offset, level, title) of each ATX heading outside code fences ("# comment" lines in a
+    fenced shell example are not headings)."""
+    found, offset, fenced = [], 0, False
+    for line in text.splitlines(keepends=True):
+        if _FENCE.match(line):
+            fenced = not fenced
+        elif not fenced:
+            heading = _ATX.match(line)
+            if heading:
+                found.append((offset, len(heading.group(1)), heading.group(2).strip()))
+        offset += len(line)
+    return found
+
+
+def section_title(doc: SourceDocument, chunk: str, start: int = 0) -> str:
+    """The title a chunk is cited by: its nearest heading outside code fences, under the document's title."""
+    at = doc.text.find(chunk[:200], start)
+    before = [h for h in markdown_headings(doc.text) if at >= 0 and h[0] <= at + len(chunk) // 2]
+    section = before[-1][2] if before else ""
+    return doc.title if not section or section == doc.title else f"{doc.title} › {section}"
 
 
 class KnowledgeBase:
@@ -135,7 +168,7 @@ class KnowledgeBase:
             if new:
                 self._collection.add(
                     ids=[i for i, _, _ in new], documents=[c for _, _, c in new],
-                    metadatas=[{"source": doc.source, "title": doc.title, "chunk": n} for _, n, _ in new],
+                    metadatas=[{"source": doc.source, "title": section_title(doc, c), "chunk": n} for _, n, c in new],
                 )
             if new or stale:
                 self._refresh_fingerprint()

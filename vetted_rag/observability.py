@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import logging.config
 import sqlite3
 import threading
 import time
@@ -45,12 +46,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(redact_obj(payload), default=str)
 
 
+def logging_config(fmt: str = "json", level: str = "INFO") -> dict[str, Any]:
+    """One `logging.config.dictConfig` for the whole process: ours, uvicorn's and LangServe's lines
+    all go through the same handler, so a JSON-logging server writes only JSON lines."""
+    formatter = ({"()": f"{__name__}.JsonFormatter"} if fmt == "json"
+                 else {"format": "%(levelname)s %(name)s: %(message)s"})
+    return {
+        "version": 1, "disable_existing_loggers": False,
+        "formatters": {"main": formatter},
+        "handlers": {"main": {"class": "logging.StreamHandler", "formatter": "main"}},
+        "root": {"handlers": ["main"], "level": "WARNING"},
+        "loggers": {name: {"handlers": ["main"], "level": level, "propagate": False}
+                    for name in ("vetted_rag", "uvicorn", "uvicorn.error", "uvicorn.access")},
+    }
+
+
 def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter("%(levelname)s %(message)s"))
-    log.handlers[:] = [handler]
-    log.setLevel(level)
-    log.propagate = False
+    logging.config.dictConfig(logging_config(fmt, level))
 
 
 def traced(name: str, node: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:

@@ -13,13 +13,15 @@ knowledge base and cache a run can reach; its limits cap the run policy.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 from dataclasses import replace
 from typing import Annotated, Any
+from urllib.parse import parse_qs, quote
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langserve import add_routes
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -39,6 +41,19 @@ from vetted_rag.security.ratelimit import RateLimiter, retry_after_header
 log = logging.getLogger("vetted_rag.server")
 
 MAX_BODY_BYTES = 64 * 1024
+SESSION_COOKIE = "vetted_rag_key"
+LOGIN_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>vetted-rag: sign in</title><link rel="icon" href="data:,">
+<style>body{{font-family:sans-serif;max-width:28em;margin:4em auto}}input{{width:100%;padding:.5em;margin:.5em 0}}
+.err{{color:#b00}}</style></head><body><h1>vetted-rag</h1><p>Sign in with an API key to use the playground.</p>
+{problem}<form method="post" action="/login"><input type="hidden" name="next" value="{next}">
+<label>API key <input name="key" type="password" autocomplete="off" required></label>
+<button type="submit">Sign in</button></form></body></html>"""
+
+
+def _local_path(target: str) -> str:
+    """Only a path on this server may follow sign-in (no open redirect)."""
+    return target if target.startswith("/") and not target.startswith("//") else "/agent/playground/"
+
 MAX_BATCH = 16
 THREAD_HEADER = "x-thread-id"
 LOCAL_DEV = ApiKey("local-dev", "local development (auth off)", "admin", "public", 10**6, 10**9)
@@ -96,7 +111,10 @@ def _problem(status: int, detail: str, headers: dict[str, str] | None = None) ->
 
 
 def required_role(method: str, path: str) -> str | None:
-    """The role a route needs; None for open routes (health, metrics, schemas, playground)."""
+    """The role a route needs; None for open routes (health, metrics, schemas, sign-in);
+    "sign-in" for the playground page, which sends a browser without a key to /login."""
+    if path.startswith("/agent/playground") and method == "GET":
+        return "sign-in"
     if path.startswith("/admin"):
         return "admin"
     if path.startswith(("/ingest", "/documents")):
@@ -115,18 +133,23 @@ class Gatekeeper(BaseHTTPMiddleware):
 
     async def dispatch(self, request: Request, call_next: Any) -> Response:
         role = required_role(request.method, request.url.path)
-        if role is None:
+        if role is None or (role == "sign-in" and not self.settings.auth_required):
             return await call_next(request)
         if self.settings.auth_required:
             header = request.headers.get("authorization", "")
-            secret = request.headers.get("x-api-key") or (header[7:] if header.lower().startswith("bearer ") else None)
+            secret = (request.headers.get("x-api-key") or (header[7:] if header.lower().startswith("bearer ") else None)
+                      or request.cookies.get(SESSION_COOKIE))
             identity = self.keys.verify(secret)
             if identity is None:
+                if role == "sign-in":
+                    return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
                 return _problem(401, "a valid API key is required (X-API-Key or Authorization: Bearer)")
-            if not role_allows(identity.role, role):
+            if role != "sign-in" and not role_allows(identity.role, role):
                 return _problem(403, f"this route needs the {role} role; the key has {identity.role}")
         else:
             identity = replace(LOCAL_DEV, tenant=self.settings.tenant)
+        if role == "sign-in":  # the page itself; its requests to /agent/* are checked and limited as usual
+            return await call_next(request)
         wait = self.limiter.acquire(identity.key_id, identity.requests_per_minute, identity.tokens_per_minute)
         if wait is not None:
             return _problem(429, "rate limit reached", {"Retry-After": retry_after_header(wait)})
@@ -225,6 +248,9 @@ def create_app(settings: Configuration | None = None, limiter: RateLimiter | Non
 
     add_routes(app, RunnableLambda(run, name="vetted-rag"), path="/agent", input_type=AskRequest,
                output_type=AskResult, per_req_config_modifier=per_request, config_keys=())
+    # LangServe print()s an ASCII banner at start-up, which would break JSON-line logs: log it instead.
+    app.router.on_startup[:] = [h for h in app.router.on_startup if getattr(h, "__module__", "") != "langserve.server"]
+    app.router.on_startup.append(lambda: log.info("routes under /agent; playground at /agent/playground/; docs at /docs"))
 
     @app.post("/ingest")
     def ingest(body: IngestRequest, request: Request) -> dict[str, Any]:
@@ -281,6 +307,32 @@ def create_app(settings: Configuration | None = None, limiter: RateLimiter | Non
     def audit_verify(request: Request) -> dict[str, Any]:
         intact, records, problem = audit.verify()
         return {"intact": intact, "records": records, "problem": problem}
+
+    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
+    def login_page(next: str = "/agent/playground/") -> str:
+        return LOGIN_PAGE.format(next=html.escape(_local_path(next)), problem="")
+
+    @app.post("/login", include_in_schema=False)
+    async def login(request: Request) -> Response:
+        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        secret, target = form.get("key", [""])[0].strip(), _local_path(form.get("next", ["/agent/playground/"])[0])
+        identity = keys.verify(secret)
+        if identity is None:
+            audit.append(key_id="unknown", role="none", action="sign in", outcome="refused")
+            return HTMLResponse(LOGIN_PAGE.format(next=html.escape(target), problem="<p class=err>That key is not valid.</p>"),
+                                status_code=401)
+        audit.append(key_id=identity.key_id, role=identity.role, action="sign in", outcome="signed in")
+        response = RedirectResponse(target, status_code=303)
+        # HttpOnly: page scripts cannot read it; SameSite=Strict: other sites cannot send it.
+        response.set_cookie(SESSION_COOKIE, secret, httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https", max_age=8 * 3600, path="/")
+        return response
+
+    @app.post("/logout", include_in_schema=False)
+    def logout() -> Response:
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -23,7 +23,7 @@ def test_hanging_model_is_stopped_at_the_wall_clock_limit(scripted):
     assert result.status == "unverified" and "wall-clock limit of 1s" in result.stop_reason
     assert model.count("text") == 1  # stopped, not retried
     assert time.monotonic() - started < 15  # generous: only proves it did not wait for llm_timeout_s
-    assert [e["node"] for e in result.trace][:3] == ["prepare", "cache_lookup", "retrieve"]
+    assert [e["node"] for e in result.trace][:4] == ["prepare", "contextualize", "cache_lookup", "retrieve"]
     assert result.trace[-1]["node"] == "run" and result.trace[-1]["decision"] == "stop"
 
 
@@ -49,7 +49,7 @@ def test_permanent_failure_is_an_error_with_the_providers_message(scripted):
     assert model.count("text") == 1  # a permanent error is not retried
     assert result.answer is None
     stored = trace_store(agent.config).get(result.run_id)  # error runs keep a complete, ordered trace too
-    assert [e["node"] for e in stored["trace"]] == ["prepare", "cache_lookup", "retrieve", "generate", "finalize",
+    assert [e["node"] for e in stored["trace"]] == ["prepare", "contextualize", "cache_lookup", "retrieve", "generate", "finalize",
                                                     "cache_store"]
     starts = [e["started_at"] for e in stored["trace"]]
     assert starts == sorted(starts)
@@ -106,14 +106,14 @@ def test_recursion_limit_reached_mid_run_is_a_status(scripted):
     answers = ["A cost budget is set in the run policy [1].", "Export VETTED_RAG_MAX_COST_USD before asking [1].",
                "Pass --max-cost-usd to the ask command [1].", "Budgets stop runs early [1]."]
     agent, model = scripted({"text": answers, "GradeHallucination": [NO]},
-                            policy={"max_iterations": 10, "recursion_limit": 18})
+                            policy={"max_iterations": 10, "recursion_limit": 19})
     result = agent.ask(QUESTION)
     assert result.status == "unverified" and "recursion limit" in result.stop_reason
     assert model.count("text") < 10
 
 
 def test_recursion_limit_is_derived_from_the_iteration_budget():
-    assert RunPolicy(max_iterations=3).effective_recursion_limit == 24
+    assert RunPolicy(max_iterations=3).effective_recursion_limit == 25
     assert RunPolicy(max_iterations=3, recursion_limit=50).effective_recursion_limit == 50
 
 

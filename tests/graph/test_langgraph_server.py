@@ -70,7 +70,7 @@ async def test_run_through_the_sdk(dev_server):
     output = await client.runs.wait(None, "vetted_rag", input={"question": "How do I set a cost budget?"},
                                     context={"top_k": 3, "policy": {"max_iterations": 2}})
     assert output["status"] in {"answered", "unverified"} and output["run_id"], output["trace"]
-    assert [e["node"] for e in output["trace"]][:3] == ["prepare", "cache_lookup", "retrieve"]
+    assert [e["node"] for e in output["trace"]][:4] == ["prepare", "contextualize", "cache_lookup", "retrieve"]
     assert output["iterations"] <= 2
 
 

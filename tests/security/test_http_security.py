@@ -59,6 +59,22 @@ def test_missing_wrong_and_revoked_keys_get_401(secured):
     assert post(url, "/agent/invoke", bearer, json=ASK).status_code == 200
 
 
+def test_playground_sign_in_sets_a_strict_http_only_cookie(secured):
+    url, keys, _, _ = secured
+    page = httpx.get(url + "/agent/playground/", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"].startswith("/login")
+    assert post(url, "/login", data={"key": "vr_wrong_key"}).status_code == 401
+    signed = post(url, "/login", data={"key": keys["reader"][1]["X-API-Key"], "next": "//evil.example/"},
+                  follow_redirects=False)
+    assert signed.status_code == 303 and signed.headers["location"] == "/agent/playground/"  # no open redirect
+    cookie = signed.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and "vr_" not in signed.headers["location"]
+    jar = {"vetted_rag_key": signed.cookies["vetted_rag_key"]}
+    assert httpx.get(url + "/agent/playground/", cookies=jar).status_code == 200
+    assert httpx.post(url + "/agent/invoke", json=ASK, cookies=jar, timeout=60).status_code == 200
+    assert httpx.post(url + "/admin/cache/clear", cookies=jar).status_code == 403  # the key's role still applies
+
+
 def test_roles_are_enforced(secured):
     url, keys, _, _ = secured
     doc = {"documents": [{"source": "x", "text": "y"}]}

@@ -1,4 +1,4 @@
-"""The graded loop: prepare → cache_lookup → retrieve → generate → self_check → grade_hallucination
+"""The graded loop: prepare → contextualize → cache_lookup → retrieve → generate → self_check → grade_hallucination
 → grade_answer → finalize → cache_store, with retry (rewrite → retrieve, or regenerate) until the
 checks pass or a budget is spent.
 
@@ -20,6 +20,7 @@ from vetted_rag.graph.state import InputState, OutputState, State
 from vetted_rag.nodes import note
 from vetted_rag.nodes.cache_lookup import cache_lookup
 from vetted_rag.nodes.cache_store import cache_store
+from vetted_rag.nodes.contextualize import contextualize
 from vetted_rag.nodes.finalize import finalize
 from vetted_rag.nodes.generate import generate
 from vetted_rag.nodes.grade_answer import grade_answer
@@ -31,7 +32,7 @@ from vetted_rag.nodes.self_check import self_check
 from vetted_rag.observability import complete, traced
 from vetted_rag.providers import TransientProviderError
 
-MODEL_NODES = ("cache_lookup", "generate", "grade_hallucination", "grade_answer", "retry")
+MODEL_NODES = ("contextualize", "cache_lookup", "generate", "grade_hallucination", "grade_answer", "retry")
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -50,7 +51,7 @@ def provider_failed(state: State, error: NodeError) -> Command:
 
 
 def after_prepare(state: State) -> str:
-    return "finalize" if state.get("status") else "cache_lookup"
+    return "finalize" if state.get("status") else "contextualize"
 
 
 def after_cache_lookup(state: State) -> str:
@@ -91,7 +92,7 @@ def build_graph(config: Configuration | None = None) -> StateGraph:
     retry_policy = RetryPolicy(max_attempts=policy.max_retries + 1, initial_interval=policy.retry_initial_interval_s,
                                backoff_factor=2.0, max_interval=30.0, jitter=True, retry_on=is_transient)
     builder = StateGraph(State, context_schema=Configuration, input_schema=InputState, output_schema=OutputState)
-    nodes = {"prepare": prepare, "cache_lookup": cache_lookup, "retrieve": retrieve, "generate": generate,
+    nodes = {"prepare": prepare, "contextualize": contextualize, "cache_lookup": cache_lookup, "retrieve": retrieve, "generate": generate,
              "self_check": self_check, "grade_hallucination": grade_hallucination, "grade_answer": grade_answer,
              "retry": retry, "finalize": finalize, "cache_store": cache_store}
     for name, node in nodes.items():
@@ -101,7 +102,8 @@ def build_graph(config: Configuration | None = None) -> StateGraph:
         else:
             builder.add_node(name, traced(name, node))
     builder.add_edge(START, "prepare")
-    builder.add_conditional_edges("prepare", after_prepare, ["cache_lookup", "finalize"])
+    builder.add_conditional_edges("prepare", after_prepare, ["contextualize", "finalize"])
+    builder.add_edge("contextualize", "cache_lookup")
     builder.add_conditional_edges("cache_lookup", after_cache_lookup, ["retrieve", "finalize"])
     builder.add_conditional_edges("retrieve", after_retrieve, ["generate", "finalize"])
     builder.add_conditional_edges("generate", after_generate, ["self_check", "finalize"])
@@ -112,6 +114,15 @@ def build_graph(config: Configuration | None = None) -> StateGraph:
     builder.add_edge("finalize", "cache_store")
     builder.add_edge("cache_store", END)
     return builder
+
+
+def diagram(compiled) -> str:
+    """Mermaid for readers: LangGraph's per-node `__error_handler__*` helpers are left out (every
+    model node ends the run through `finalize` with status `error` once its retries are spent)."""
+    drawn = compiled.get_graph()
+    for node in [n for n in drawn.nodes.values() if n.id.startswith("__error_handler__")]:
+        drawn.remove_node(node)
+    return drawn.draw_mermaid()
 
 
 # LangGraph Studio / Server entry (langgraph.json): compiled without a checkpointer, the

@@ -99,11 +99,14 @@ class State(InputState, total=False):
     run_id: str
     started_at: float
     deadline: float
+    standalone: str
     query: str
     queries: list[str]
     passages: list[Passage]
     dropped_passages: list[dict[str, Any]]
     generation: str
+    truncated: bool
+    grounded_attempt: dict[str, Any]
     answers: list[str]
     feedback: str
     code_check: dict[str, Any]

@@ -29,6 +29,11 @@ def configuration(runtime: Runtime[Configuration] | None) -> Configuration:
     return Configuration.from_env()
 
 
+def asked(state: dict) -> str:
+    """The question this run answers: the standalone rewrite of a follow-up, else the question."""
+    return state.get("standalone") or state["question"]
+
+
 def note(decision: str, reason: str = "", **details: Any) -> list[dict[str, Any]]:
     return [{"decision": decision, "reason": reason, "details": details}]
 

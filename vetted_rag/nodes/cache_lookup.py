@@ -1,7 +1,9 @@
 """cache_lookup: serve a vetted answer for the same or a paraphrased question, if one is cached.
 
-A semantic hit is verified by the answer grader (configurable) before it is served, since
-hard negatives ("list to string" vs "string to list") score above any useful threshold.
+A semantic hit is served only when the questions are the same question (equivalence.py: no
+negation, antonym, swapped roles or different name/number between them), since hard
+negatives ("list to string" vs "string to list") score above any useful threshold; then the
+answer check (and, configurable, the LLM grader) confirms the answer answers the new question.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ import asyncio
 from langgraph.runtime import Runtime
 
 from vetted_rag.cache import open_cache
+from vetted_rag.equivalence import same_question
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.state import State
-from vetted_rag.nodes import configuration, note
+from vetted_rag.nodes import asked, configuration, note
 from vetted_rag.nodes.grade_answer import relevance_verdict
 from vetted_rag.observability import CACHE_LOOKUPS, CACHE_SAVED_COST, CACHE_SAVED_TOKENS
 
@@ -23,15 +26,23 @@ async def cache_lookup(state: State, runtime: Runtime[Configuration]) -> dict:
     if not config.cache_enabled or state.get("no_cache"):
         return {"cache": {"hit": False, "bypassed": True}, "trace": note("bypass", "cache disabled for this run")}
     cache = await asyncio.to_thread(open_cache, config)  # opening a store touches the disk
-    hit = await asyncio.to_thread(cache.lookup, state["question"])
+    hit = await asyncio.to_thread(cache.lookup, asked(state))
     if hit is None:
         CACHE_LOOKUPS.labels(result="miss").inc()
         return {"cache": {"hit": False, "warning": cache.last_warning}, "trace": note("miss", cache.last_warning or "no entry")}
     update: dict = {}
     info = {"hit": True, "kind": hit.kind, "similarity": round(hit.similarity, 4), "entry_question": hit.question}
+    if hit.kind == "semantic":
+        # A hit is an answer released without grading: serve it only for the same question.
+        same = same_question(asked(state), hit.question, hit.answer)
+        info |= {"same_question": same.same, "equivalence": same.reason}
+        if not same.same:
+            CACHE_LOOKUPS.labels(result="rejected").inc()
+            return {"cache": info | {"hit": False},
+                    "trace": note("rejected", f"semantic hit for another question: {same.reason}", **info)}
     if hit.kind == "semantic" and config.cache_verify_hits:
         # Under deterministic grading this is word overlap, which cannot tell "list to string" from its reverse.
-        score, why, update["usage"] = await relevance_verdict(config, state["question"], hit.answer)
+        score, why, update["usage"] = await relevance_verdict(config, asked(state), hit.answer, hit.passages)
         info |= {"verified": score == "yes", "verification": why}
         if not info["verified"]:
             CACHE_LOOKUPS.labels(result="rejected").inc()

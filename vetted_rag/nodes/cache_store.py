@@ -9,7 +9,7 @@ from langgraph.runtime import Runtime
 from vetted_rag.cache import open_cache
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.state import State
-from vetted_rag.nodes import configuration, note
+from vetted_rag.nodes import asked, configuration, note
 
 
 async def cache_store(state: State, runtime: Runtime[Configuration]) -> dict:
@@ -20,6 +20,6 @@ async def cache_store(state: State, runtime: Runtime[Configuration]) -> dict:
         return {"trace": note("skip", "cache disabled for this run")}
     cache = await asyncio.to_thread(open_cache, config)
     # `answer` is what was released (redacted when configured), so the cache never holds more.
-    stored = await asyncio.to_thread(cache.store, state["question"], state.get("answer") or "",
+    stored = await asyncio.to_thread(cache.store, asked(state), state.get("answer") or "",
                                      state.get("passages", []), state.get("grades", []), state.get("usage") or {})
     return {"trace": note("stored" if stored else "skip", "vetted answer cached" if stored else "cache unavailable")}

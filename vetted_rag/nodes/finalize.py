@@ -1,6 +1,10 @@
 """finalize: shape the result. Only an answer that passed every check is `answered`;
 anything else is `unverified` (the best attempt only if the policy allows, always flagged),
-`refused` or `error`, with the reason."""
+`refused` or `error`, with the reason.
+
+An `unverified` result carries an answer only when the policy allows it AND some attempt
+passed the hallucination check (grounded, but judged not to answer the question): an
+ungrounded attempt is exactly what the checks exist to stop, so it is never shown."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from langgraph.types import Overwrite
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.state import State
 from vetted_rag.grounding import citations_for, is_abstention
-from vetted_rag.nodes import configuration, note
+from vetted_rag.nodes import asked, configuration, note
 from vetted_rag.prompts import PROTECTED
 from vetted_rag.security.redaction import redact
 from vetted_rag.security.screening import output_leak, withhold_leaks
@@ -35,20 +39,22 @@ def _why_unverified(state: State, config: Configuration) -> str:
 async def finalize(state: State, runtime: Runtime[Configuration]) -> dict:
     config = configuration(runtime)
     status = state.get("status")
-    generation = state.get("generation", "")
     if status not in ("refused", "error", "answered"):
         status = "answered" if passed_every_check(state) else "unverified"
     stop_reason = "" if status == "answered" else (state.get("stop_reason") or _why_unverified(state, config))
+    shown: dict = {"answer": state.get("generation", ""), "passages": state.get("passages", [])}
+    if status != "answered":
+        shown = (state.get("grounded_attempt") or {}) if config.policy.return_unverified_answer else {}
+    generation = shown.get("answer") or ""
     leak = output_leak(generation, PROTECTED) if generation else None
     if leak:  # never released, whatever the graders said
-        status, stop_reason = "unverified", f"answer withheld: {leak}"
-    show = not leak and (status == "answered" or (status == "unverified" and config.policy.return_unverified_answer))
-    answer = (redact(generation) if config.redact_answers else generation) if show and generation else None
+        status, stop_reason, generation = "unverified", f"answer withheld: {leak}", ""
+    answer = (redact(generation) if config.redact_answers else generation) if generation else None
     update = {
         "status": status,
         "stop_reason": stop_reason,
         "answer": answer,
-        "citations": citations_for(generation, state.get("passages", [])) if answer else [],
+        "citations": citations_for(generation, shown.get("passages", [])) if answer else [],
         "iterations": state.get("attempts", 0),
         "trace": note(status, stop_reason or "every check passed"),
     }
@@ -56,5 +62,5 @@ async def finalize(state: State, runtime: Runtime[Configuration]) -> dict:
         update["grades"] = withhold_leaks(state.get("grades", []), PROTECTED)
         update["trace"] = Overwrite(withhold_leaks(state.get("trace", []), PROTECTED) + update["trace"])
     if status == "answered":
-        update["history"] = [{"question": state["question"], "answer": generation}]
+        update["history"] = [{"question": asked(state), "answer": generation}]
     return update

@@ -7,23 +7,27 @@ from langgraph.runtime import Runtime
 from vetted_rag.graph.budgets import near_duplicate
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.state import State
-from vetted_rag.grounding import attribute_citations
-from vetted_rag.nodes import configuration, note
+from vetted_rag.grounding import attribute_citations, strip_leading_reply
+from vetted_rag.nodes import asked, configuration, note
 from vetted_rag.prompts import GENERATE_STOP, generate_messages
 from vetted_rag.providers import call_model
+from vetted_rag.relevance import expected_type
 
 
 async def generate(state: State, runtime: Runtime[Configuration]) -> dict:
     config = configuration(runtime)
-    messages = generate_messages(state["question"], state.get("passages", []), state.get("feedback"),
-                                 state.get("history", []))
+    messages = generate_messages(asked(state), state.get("passages", []), state.get("feedback"))
     reply = await call_model(config.chat_model, config, messages, max_tokens=config.max_answer_tokens,
                              stop=GENERATE_STOP)
-    answer, attributed = attribute_citations(reply.text.strip(), state.get("passages", []), config.support_threshold)
+    # A reply of "Yes, ..." to a question that is not yes/no: the small model over-applies the
+    # prompt's yes/no rule; the words after it are the answer.
+    text = reply.text.strip() if expected_type(asked(state)) == "yes/no" else strip_leading_reply(reply.text.strip())
+    answer, attributed = attribute_citations(text, state.get("passages", []))
     earlier = state.get("answers", [])
     attempt = state.get("attempts", 0) + 1
     update = {
         "generation": answer, "answers": earlier + [answer], "attempts": attempt, "usage": reply.usage,
+        "truncated": reply.truncated,
         "hallucination_grade": None, "answer_grade": None, "code_check": {},
     }
     if near_duplicate(answer, earlier, config.policy.loop_similarity):
@@ -31,4 +35,4 @@ async def generate(state: State, runtime: Runtime[Configuration]) -> dict:
         return update | {"stop_reason": reason, "retry_action": "stop",
                          "trace": note("loop", reason, attempt=attempt, answer=answer)}
     return update | {"retry_action": None, "trace": note("answered", f"attempt {attempt}", attempt=attempt, answer=answer,
-                                                                 attributed_citations=attributed)}
+                                                         attributed_citations=attributed, truncated=reply.truncated)}

@@ -1,7 +1,7 @@
 """grade_hallucination: is the answer grounded in the retrieved passages?
 
-Rule: the deterministic support check (valid citations, every sentence supported by its
-cited passages, no repetition) runs first. With grading 'combined' the LLM grader is then
+Rule: the deterministic support check (valid citations, every claim unit of every sentence
+found in its cited passages, no degenerate or cut-off output; grounding.py) runs first. With grading 'combined' the LLM grader is then
 asked and the grade is "yes" only if both say yes; with 'deterministic' the check decides.
 Malformed grader output (after a retry) counts as "no".
 """
@@ -13,7 +13,7 @@ from langgraph.runtime import Runtime
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.state import Grade, State
 from vetted_rag.grounding import check_support, is_abstention
-from vetted_rag.nodes import configuration, llm_verdict, note
+from vetted_rag.nodes import asked, configuration, llm_verdict, note
 from vetted_rag.nodes.schemas import GradeHallucination
 from vetted_rag.observability import GRADES
 from vetted_rag.prompts import hallucination_messages
@@ -22,7 +22,8 @@ from vetted_rag.prompts import hallucination_messages
 async def grade_hallucination(state: State, runtime: Runtime[Configuration]) -> dict:
     config = configuration(runtime)
     answer, passages = state.get("generation", ""), state.get("passages", [])
-    report = check_support(answer, passages, config.support_threshold, config.require_citations)
+    report = check_support(answer, passages, config.require_citations, truncated=bool(state.get("truncated")),
+                           question=asked(state))
     update: dict = {}
     if not report.ok:
         grade = Grade(grader="hallucination", binary_score="no", reason=f"support check: {report.reason}")
@@ -33,9 +34,12 @@ async def grade_hallucination(state: State, runtime: Runtime[Configuration]) -> 
                                                            GradeHallucination)
         grade = Grade(grader="hallucination", binary_score=score, reason=reason)
     GRADES.labels(grader="hallucination", score=grade["binary_score"]).inc()
+    if grade["binary_score"] == "yes" and not is_abstention(answer):
+        # The only kind of failed attempt an unverified result may show (policy permitting).
+        update["grounded_attempt"] = {"answer": answer, "passages": passages}
     return update | {
         "hallucination_grade": grade,
         "grades": state.get("grades", []) + [grade],
-        "trace": note(grade["binary_score"], grade["reason"], support=round(report.min_support, 3),
+        "trace": note(grade["binary_score"], grade["reason"], missing=report.missing[:10],
                       invalid_citations=report.invalid_citations, unsupported=report.unsupported[:3]),
     }

@@ -13,7 +13,7 @@ from langgraph.runtime import Runtime
 from vetted_rag.graph.budgets import exhausted, near_duplicate
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.state import State
-from vetted_rag.nodes import configuration, note
+from vetted_rag.nodes import asked, configuration, note
 from vetted_rag.nodes.schemas import RewrittenQuestion
 from vetted_rag.prompts import rewrite_messages
 from vetted_rag.providers import call_model
@@ -40,7 +40,7 @@ async def retry(state: State, runtime: Runtime[Configuration]) -> dict:
     if failed != "relevance" or state.get("rewrites", 0) >= config.policy.max_rewrites:
         return {"retry_action": "regenerate", "feedback": reason,
                 "trace": note("regenerate", f"{failed} check failed: {reason}")}
-    reply = await call_model(config.grader, config, rewrite_messages(state["question"], reason),
+    reply = await call_model(config.grader, config, rewrite_messages(asked(state), reason),
                              schema=RewrittenQuestion, max_tokens=60)
     query = reply.parsed.question.strip() if reply.parsed else ""
     update = {"usage": reply.usage, "rewrites": state.get("rewrites", 0) + 1}

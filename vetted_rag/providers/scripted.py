@@ -125,7 +125,7 @@ def _passages(messages: list[BaseMessage]) -> list[dict]:
 
 def heuristic_grounding(messages: list[BaseMessage]) -> dict:
     answer = _fields(messages).get("answer", "")
-    report = check_support(answer, _passages(messages), threshold=0.6, require_citations=True)
+    report = check_support(answer, _passages(messages), require_citations=True)
     return {"binary_score": "yes" if report.ok else "no", "reason": report.reason}
 
 
@@ -137,6 +137,13 @@ def heuristic_relevance(messages: list[BaseMessage]) -> dict:
 
 
 def heuristic_rewrite(messages: list[BaseMessage]) -> dict:
+    """A retrieval rewrite: the question's content words. A follow-up: the follow-up with the
+    previous question's words added (enough to retrieve the right passages)."""
+    prompt = str(messages[-1].content)
+    follow_up = re.search(r"^Follow-up question: (.*)$", prompt, re.M)
+    if follow_up:
+        earlier = re.findall(r"^User: (.*)$", prompt, re.M)
+        return {"question": f"{follow_up.group(1).rstrip('?')} ({earlier[-1].rstrip('?') if earlier else ''})?"}
     return {"question": " ".join(sorted(content_words(_fields(messages).get("question", ""))))}
 
 

@@ -1,0 +1,63 @@
+"""The answer check: an answer must answer *this* question."""
+
+import pytest
+
+from vetted_rag.relevance import check_relevance, choice_options, expected_type
+
+README = [{"text": "Releases are published every Tuesday. To contribute, open a pull request on GitHub and add "
+                   "a test for your change. The project was founded in 2019 by Ada Lovelace. It has 12 maintainers."}]
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("On which weekday are new versions released?", "weekday"),
+    ("When was the project founded?", "date"),
+    ("What happens when the wall-clock limit is reached?", None),
+    ("How many maintainers does it have?", "number"),
+    ("Who founded the project?", "name"),
+    ("Where are traces stored?", "place"),
+    ("Is the cache on by default?", "yes/no"),
+    ("Which city is the head office in?", "name"),
+    ("What is a run policy?", None),
+])
+def test_expected_answer_type(question, kind):
+    assert expected_type(question) == kind
+
+
+def test_choice_options():
+    assert choice_options("Which magazine was started first, Arthur's Magazine or First for Women?") == [
+        "Arthur's Magazine", "First for Women"]
+
+
+@pytest.mark.parametrize("question, answer", [
+    ("On which weekday are new versions released?", "New versions are released every Tuesday [1]."),
+    ("When was the project founded?", "2019"),
+    ("Who founded the project?", "The project was founded by Ada Lovelace [1]."),
+    ("How many maintainers does the project have?", "The project has 12 maintainers [1]."),
+    ("Is the project on GitHub?", "Yes, pull requests are opened on GitHub [1]."),
+    ("Which magazine was started first, Arthur's Magazine or First for Women?", "Arthur's Magazine"),
+])
+def test_answers_that_answer_pass(question, answer):
+    verdict = check_relevance(question, answer, README)
+    assert verdict.ok, verdict.reason
+
+
+@pytest.mark.parametrize("question, answer, why", [
+    # the outside report's case: a copied paragraph about contributing, for a weekday question
+    ("On which weekday are new versions released?",
+     "To contribute, open a pull request on GitHub and add a test for your change [1].", "weekday"),
+    ("When was the project founded?", "The project has 12 maintainers [1].", "date"),
+    ("Who founded the project?", "Releases are published every Tuesday [1].", "name"),
+    ("Is the project on GitHub?", "Pull requests are opened on GitHub [1].", "yes or no"),
+    ("How do I clear the cache?", "You clear the cache.", "restates"),
+    ("How do I clear the cache?", "I cannot answer this from the knowledge base.", "abstains"),
+    ("How do I clear the cache?", "Yes.", "yes/no"),
+    ("Which magazine was started first, Arthur's Magazine or First for Women?", "Vogue", "names neither"),
+    # the passage sentence behind the answer is not about what the question asks
+    ("Who founded the project?", "The project was founded by Grace Hopper.", "no passage sentence"),
+    ("Who wrote the first program?", "Ada Lovelace", "not about the question"),
+    ("How do I set a cost budget for one run of the agent?",
+     "Open a pull request on GitHub and add a test for your change [1].", "focus"),
+])
+def test_answers_that_do_not_answer_fail(question, answer, why):
+    verdict = check_relevance(question, answer, README)
+    assert not verdict.ok and why in verdict.reason, verdict.reason

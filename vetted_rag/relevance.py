@@ -1,0 +1,196 @@
+"""Deterministic answer check: does this answer answer *this* question?
+
+Rules, chosen by measurement on labelled pairs (bench/RESULTS.md, `vetted-rag eval --graders`):
+1. An abstention or a degenerate output never answers.
+2. The answer must add something the question does not already say.
+3. Expected answer type: when / what year → a date; which day → a weekday or date;
+   how many / how much / how old → a number; who → a name; where → a place or location;
+   "which city / which film / ..." → a name; a yes/no question → yes or no first;
+   "A or B?" → one of the options. The type must be found in what the answer adds.
+4. The answer's claim is tied to the question's focus: a sentence-length answer must restate
+   enough of the question (its subject and relation) to show it answers it, not a
+   neighbouring fact copied from the same passage; a short phrase is judged by its type.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from vetted_rag.grounding import CITATION, content_words, degeneration, is_abstention, tokens
+
+# A sentence-length answer restates at least this share of the question's content words
+# (measured: right answers in sentence form vs other sentences of the same passage).
+FOCUS_SHARE = 0.6
+# Up to this many content words an answer counts as a bare phrase ("Delhi", "`max_cost_usd`").
+SHORT_ANSWER_WORDS = 4
+# Words of a question's form, not of its focus ("how many", "what kind of", "how do I get").
+QUESTION_FORM_WORDS = frozenset("many much kind sort way get gets exactly".split())
+# The passage sentence that states the answer shares at least this many words with the question.
+MIN_EVIDENCE_TIE = 1
+
+_WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekday|weekend|daily|weekly|every day"
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+_TYPE_PATTERNS = {
+    "date": re.compile(rf"\b(1[0-9]{{3}}|20[0-9]{{2}}|{_MONTHS}|{_WEEKDAYS}|century|centuries|decade|bc|ad|ago|"
+                       r"yesterday|today|tomorrow|\d{1,2}(st|nd|rd|th)|\d{4}s|\d+\s*(seconds?|minutes?|hours?|days?|"
+                       r"weeks?|months?|years?))\b|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}", re.I),
+    "weekday": re.compile(rf"\b({_WEEKDAYS}|{_MONTHS}|\d{{1,2}}(st|nd|rd|th))\b", re.I),
+    "number": re.compile(r"\d|\b(zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+                         r"forty|fifty|hundred|thousand|million|billion|dozen|half|several|many|few|none|no|single|"
+                         r"unlimited|once|twice)\b", re.I),
+    # A capitalised word that is not a weekday or month, or a code identifier.
+    "name": re.compile(rf"\b(?!(?i:{_WEEKDAYS}|{_MONTHS})\b)[A-Z][\w'’.-]*|`[^`]+`|\b\w+[_.]\w+\b"),
+    "place": re.compile(r"\b[A-Z][\w'’.-]*|`[^`]+`|[\w./~-]+/[\w./-]*|\b(in|at|under|on|inside|near|from)\b", re.I),
+}
+# "what/which <noun>" questions whose noun asks for a particular type.
+_NOUN_TYPES = {
+    "date": "year years date dates century decade month era period time".split(),
+    "weekday": "day weekday".split(),
+    "number": ("number amount percentage percent population length height age distance size count total "
+               "score rank capacity price cost duration").split(),
+    "name": ("city country state town county province region continent nation island capital village place "
+             "person man woman actor actress director singer player author writer band team company film movie "
+             "album song magazine newspaper book series show club university college school party organization "
+             "organisation group genus species language brand network station airport artist musician "
+             "composer producer founder president king queen castle river mountain lake park stadium building bridge "
+             "street road church museum hotel restaurant ship game episode character novel play opera poem channel "
+             "studio label publisher league tournament event festival award prize battle war army airline "
+             "nationality religion").split(),
+}
+_POLAR_START = re.compile(r"^\s*(is|are|was|were|do|does|did|can|could|has|have|had|will|would|should|shall|may|must|"
+                          r"isn't|aren't|doesn't|don't|didn't|won't|can't)\b", re.I)
+_ANSWERS_YES_NO = re.compile(r"^\s*(yes|no)\b", re.I)
+_CHOICE = re.compile(r"[,:]?\s*(?:the\s+)?([^,?]+?)\s+or\s+(?:the\s+)?([^,?]+?)\s*\??\s*$", re.I)
+
+
+def expected_type(question: str) -> str | None:
+    """The kind of answer `question` asks for, or None when any kind may answer it."""
+    q = " ".join(question.lower().split())
+    if _POLAR_START.match(question) and not re.search(r"\bor\b", q):
+        return "yes/no"
+    if re.search(r"\b(which|what) (day|weekday)s?\b|\bon what day\b", q):
+        return "weekday"
+    # The wh-word must lead the question (or end it): "what happens when ..." asks for no date.
+    if re.search(r"^\W*(since |until )?when\b|\bwhen\s*\?$|\b(what|which) (year|date|century|decade|month)\b"
+                 r"|\bhow long ago\b", q):
+        return "date"
+    if re.search(r"\bhow (many|much|old|long|far|big|large|tall|high|often|fast|heavy)\b", q):
+        return "number"
+    if re.search(r"^\W*(who|whom|whose)\b|\b(by|to|for|with|of|after) whom\b|\bwho\s*\?$", q):
+        return "name"
+    if re.search(r"^\W*where\b|\b(from|in|at) where\b|\bwhere\s*\?$", q):
+        return "place"
+    found = re.search(r"\b(?:what|which)\s+((?:[a-z0-9'-]+\s+){0,3}?)([a-z]+)\b", q)
+    if found:
+        words = (found.group(1).split() + [found.group(2)])
+        for word in words:
+            for kind, nouns in _NOUN_TYPES.items():
+                if word in nouns or word.rstrip("s") in nouns:
+                    return kind
+    return None
+
+
+def choice_options(question: str) -> list[str]:
+    """["A", "B"] for "Which ..., A or B?" questions."""
+    if not re.search(r"\b(which|who|what)\b", question, re.I):
+        return []
+    found = _CHOICE.search(question)
+    if not found:
+        return []
+    first = found.group(1)
+    first = re.split(r",|\b(?:first|more|less|older|younger|larger|smaller|bigger|longer|shorter|earlier|later)\b\s*,?",
+                     first)[-1]
+    if len(first.split()) > 5:  # "Who has been a WWE star Seth Rollins or ...": the option is the trailing name
+        names = re.findall(r"(?:[A-Z][\w'’.-]*\s*)+$", first.strip())
+        first = names[0] if names else first
+    return [o.strip(" \"'") for o in (first, found.group(2)) if o.strip(" \"'")]
+
+
+def _has_type(kind: str, text: str) -> bool:
+    """Whether `text` contains an answer of `kind`. A capitalised first word of a sentence is a
+    name only when a capitalised word follows it or the answer is a bare phrase ("Nevada")."""
+    if kind != "name":
+        return bool(_TYPE_PATTERNS[kind].search(text))
+    bare = len(text.split()) <= 3
+    for found in _TYPE_PATTERNS["name"].finditer(text):
+        before = text[:found.start()].rstrip()
+        starts_sentence = not before or before[-1] in ".!?:"
+        follows = re.match(r"\s+[A-Z]", text[found.end():])
+        if bare or not starts_sentence or follows or not found.group(0)[0].isupper():
+            return True
+    return False
+
+
+def _added_text(question: str, answer: str) -> str:
+    """The answer with the question's own words removed: where the expected type must appear."""
+    asked = {t for t in tokens(question)}
+    return " ".join(w for w in re.findall(r"`[^`]+`|\S+", answer)
+                    if w.startswith("`") or not set(tokens(w)) <= asked)
+
+
+@dataclass(frozen=True)
+class RelevanceVerdict:
+    ok: bool
+    reason: str
+
+
+def evidence_tie(question: str, claim: str, passages: list[dict]) -> int:
+    """How many question words the passage sentence that states the answer's addition shares
+    with the question (the best such sentence); -1 when no passage sentence states it."""
+    added = content_words(claim) - content_words(question)
+    asked = content_words(question)
+    best = -1
+    for passage in passages:
+        for sentence in _PASSAGE_SENTENCE.split(passage["text"]):
+            words = content_words(sentence)
+            if added and len(added & words) * 2 >= len(added):
+                best = max(best, len(words & asked))
+    return best
+
+
+_PASSAGE_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n")
+
+
+def check_relevance(question: str, answer: str, passages: list[dict] | None = None) -> RelevanceVerdict:
+    claim = CITATION.sub(" ", answer).strip()
+    if is_abstention(answer):
+        return RelevanceVerdict(False, "the answer abstains")
+    if not claim:
+        return RelevanceVerdict(False, "the answer is empty")
+    degenerate = degeneration(claim)
+    if degenerate:
+        return RelevanceVerdict(False, degenerate)
+    asked, said = content_words(question) - QUESTION_FORM_WORDS, content_words(claim)
+    kind = expected_type(question)
+    if kind == "yes/no":
+        if _ANSWERS_YES_NO.match(claim):
+            return RelevanceVerdict(True, "a yes/no answer to a yes/no question")
+        return RelevanceVerdict(False, "a yes/no question needs an answer that starts with yes or no")
+    if _ANSWERS_YES_NO.match(claim) and len(said) <= 1:
+        return RelevanceVerdict(False, "a bare yes/no does not answer a question that is not a yes/no question")
+    options = choice_options(question)
+    if options:
+        named = [o for o in options if f" {' '.join(tokens(o))} " in f" {' '.join(tokens(claim))} "]
+        if not named:
+            return RelevanceVerdict(False, f"the question offers {' or '.join(options)}; the answer names neither")
+        return RelevanceVerdict(True, f"names {named[0]!r}, one of the options the question offers")
+    added = said - asked
+    if not added:
+        return RelevanceVerdict(False, "the answer only restates the question")
+    if kind and not _has_type(kind, _added_text(question, claim)):
+        return RelevanceVerdict(False, f"the question asks for a {kind}; the answer gives none")
+    if len(said) > SHORT_ANSWER_WORDS and asked:
+        share = len(said & asked) / len(asked)
+        if share < FOCUS_SHARE:
+            return RelevanceVerdict(False, f"the answer does not address the question's focus "
+                                           f"({len(said & asked)} of {len(asked)} question words: "
+                                           f"{', '.join(sorted(asked - said)[:5])} missing)")
+    if passages:
+        tie = evidence_tie(question, claim, passages)
+        if tie < MIN_EVIDENCE_TIE:
+            return RelevanceVerdict(False, "no passage sentence states the answer together with what the question asks about"
+                                    if tie < 0 else "the passage sentence behind the answer is not about the question")
+    return RelevanceVerdict(True, f"answers the question ({kind or 'open'} question; adds "
+                                  f"{', '.join(sorted(added)[:4])})")
+
