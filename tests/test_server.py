@@ -9,7 +9,7 @@ from langserve import RemoteRunnable
 from tests.conftest import YES, serve
 from vetted_rag import Configuration
 from vetted_rag.providers import ProviderError, register_chat_model
-from vetted_rag.providers.scripted import ScriptedChatModel, extractive_answer
+from vetted_rag.providers.scripted import ScriptedChatModel, extractive_answer, heuristic_rewrite
 from vetted_rag.server import create_app
 
 
@@ -22,7 +22,8 @@ def _reply(messages):
 
 @pytest.fixture(scope="module")
 def server(sample_dir, tmp_path_factory):
-    model = ScriptedChatModel(script={"text": _reply, "GradeHallucination": YES, "GradeAnswer": YES})
+    model = ScriptedChatModel(script={"text": _reply, "GradeHallucination": YES, "GradeAnswer": YES,
+                                      "RewrittenQuestion": heuristic_rewrite})
     register_chat_model("scripted:server", model)
     config = Configuration(chat_model="scripted:server", data_dir=str(sample_dir), cache_enabled=False,
                            auth_required=False)
@@ -108,7 +109,9 @@ def test_thread_header_gives_conversation_memory(server):
     for q in ("How do I set a cost budget?", "And how do I set a cost budget again?"):
         r = httpx.post(url + "/agent/invoke", json={"input": {"question": q}}, headers=headers, timeout=60)
         assert r.json()["output"]["status"] == "answered"
-    assert "Earlier in this conversation" in [m for k, m in model.calls if k == "text"][-1][-1].content
+    rewrite = [m for k, m in model.calls if k == "RewrittenQuestion"][-1][-1].content
+    assert "Follow-up question: And how do I set a cost budget again?" in rewrite  # the thread's history reached it
+    assert "How do I set a cost budget?" in rewrite
 
 
 def test_metrics_count_runs(server):

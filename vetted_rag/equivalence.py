@@ -25,7 +25,7 @@ FILLER = frozenset("""can could would should may might do does did please way ge
 # Groups of words that ask the same thing here; the first is the group's name.
 _SYNONYMS = [
     "remove delete erase", "clear empty flush purge wipe", "show display view see list print",
-    "start run launch", "set configure specify", "create make add generate", "store save keep persist",
+    "start launch run", "set configure specify", "create make add generate", "store save keep persist",
     "use utilize employ", "need require", "change modify alter", "default standard",
     "stop halt", "check verify", "retrieve fetch obtain", "find locate",
 ]
@@ -70,9 +70,8 @@ def same_question(asked: str, cached: str, cached_answer: str = "") -> Equivalen
     """Whether `asked` asks what `cached` asked, so the cached answer may be served for it.
 
     No conflict (negation, different name/number/version, antonym, swapped roles) may separate
-    them. Then either they differ only in wording, or every content word of `asked` is in the
-    cached question or its answer: a rewording whose every term the cached answer covers
-    ("What is the way to limit how much a run costs?" for a cost-budget answer)."""
+    them. Then either they differ only in wording (inflections, synonyms, filler), or `asked`
+    keeps every word of `cached` and adds only words the stored answer states."""
     a_tokens, c_tokens = set(tokens(asked)), set(tokens(cached))
     if (a_tokens & NEGATIONS) != (c_tokens & NEGATIONS):
         return Equivalence(False, "one question is negated")
@@ -89,10 +88,13 @@ def same_question(asked: str, cached: str, cached_answer: str = "") -> Equivalen
         return Equivalence(False, "the same words in another order around 'to'/'from': the roles are swapped")
     if not differ - DIRECTIONAL:
         return Equivalence(True, "the questions differ only in wording")
+    # A narrower wording of the same question: it keeps every word of the cached one and adds only
+    # words the stored answer states. A substitution (cost → token) is a different question.
+    dropped = sorted(set(c) - set(a) - DIRECTIONAL)
     uncovered = sorted(set(a) - set(c) - set(_content(cached_answer)) - DIRECTIONAL)
-    if cached_answer and not uncovered:
-        return Equivalence(True, "a rewording: the cached question and answer cover every word of the question")
-    return Equivalence(False, f"they differ in {', '.join(uncovered[:4] or sorted(differ - DIRECTIONAL)[:4])}")
+    if cached_answer and not dropped and not uncovered:
+        return Equivalence(True, "it adds to the cached question only words its stored answer states")
+    return Equivalence(False, f"they differ in {', '.join((dropped + uncovered)[:4])}")
 
 
 def _ordered(words: list[str]) -> list[str]:

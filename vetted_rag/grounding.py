@@ -83,7 +83,11 @@ def cited_markers(answer: str) -> list[int]:
 
 
 def is_abstention(answer: str) -> bool:
-    return ABSTAIN.lower().rstrip(".") in answer.lower()
+    """The answer is the abstention and claims nothing else (a text that quotes the abstention
+    among other claims, such as a leaked prompt, is judged as a claim)."""
+    text = CITATION.sub(" ", answer).lower()
+    phrase = ABSTAIN.lower().rstrip(".")
+    return phrase in text and not content_words(text.replace(phrase, " "))
 
 
 _LEADING_REPLY = re.compile(r"^\s*(yes|no)\b[,.!:;]?\s*", re.I)

@@ -149,6 +149,28 @@ def evidence_tie(question: str, claim: str, passages: list[dict]) -> int:
     return best
 
 
+def unverifiable(question: str, answer: str) -> str | None:
+    """Why no word-level check can confirm this answer, or None. A bare "yes"/"no" asserts the
+    question's proposition (or its negation), and "A" for "Which came first, A or B?" rests
+    on a comparison: the support check finds their words in the passages whether they are
+    right or wrong. Without an LLM grader such answers are not released as checked."""
+    claim = _ANSWERS_YES_NO.sub("", CITATION.sub(" ", answer)).strip(" .,!")
+    if expected_type(question) == "yes/no" and not content_words(claim):
+        return "a bare yes or no: no word of it can be checked against the passages"
+    if comparative_choice(question):
+        return "a choice that rests on a comparison (first, more, older...), which word checks cannot confirm"
+    return None
+
+
+def comparative_choice(question: str) -> bool:
+    """ "Which was founded first, A or B?" """
+    return bool(choice_options(question)) and bool(_COMPARATIVE.search(question))
+
+
+_COMPARATIVE = re.compile(r"\b(first|earlier|later|older|younger|more|most|less|fewer|larger|largest|smaller|bigger|"
+                          r"longer|shorter|higher|lower|taller|better|worse|closer|further|farther|\w+er than)\b", re.I)
+
+
 _PASSAGE_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n")
 
 

@@ -110,12 +110,21 @@ def test_malformed_grader_output_is_retried_then_counts_as_no(scripted):
 
 
 def test_invented_citation_is_caught(scripted):
-    agent, model = scripted({"text": ["Set max_cost_usd to set a cost budget [7]."], "GradeHallucination": [YES],
-                             "GradeAnswer": [YES]}, policy={"max_iterations": 1})
+    agent, model = scripted({"text": ["Set max_cost_usd on the moon to set a cost budget [7]."],
+                             "GradeHallucination": [YES], "GradeAnswer": [YES]}, policy={"max_iterations": 1})
     result = agent.ask(QUESTION)
     assert result.status == "unverified"
     assert "[7]" in result.grades[0]["reason"] and "not among" in result.grades[0]["reason"]
     assert model.count("GradeHallucination") == 0  # the deterministic check failed first
+
+
+def test_a_wrong_citation_on_a_supported_claim_is_corrected(scripted):
+    agent, _ = scripted({"text": ["Set max_cost_usd to set a cost budget [7]."], "GradeHallucination": [YES],
+                         "GradeAnswer": [YES]}, policy={"max_iterations": 1})
+    result = agent.ask(QUESTION)
+    generated = next(e for e in result.trace if e["node"] == "generate")
+    assert result.status == "answered" and result.answer.endswith("[1].") and generated["details"]["attributed_citations"] == 1
+    assert result.citations[0]["source"].endswith("run-budgets.md")
 
 
 def quote_two_passages(messages) -> str:

@@ -18,14 +18,15 @@ def leaky_model(messages):
 
 def test_poisoned_passage_is_dropped_and_leaks_are_withheld(scripted, monkeypatch):
     monkeypatch.setenv("COHERE_API_KEY", CANARY)
-    agent, model = scripted({"text": leaky_model, "GradeHallucination": YES, "GradeAnswer": YES},
-                            policy={"max_iterations": 2})
+    agent, model = scripted({"text": leaky_model, "GradeHallucination": YES, "GradeAnswer": YES,
+                             "RewrittenQuestion": [{"question": "cost budget override"}]}, policy={"max_iterations": 2})
     open_knowledge_base(agent.config).add_document(SourceDocument("evil.md", "Cost budget", POISON))
     result = agent.ask("How do I set a cost budget override?")
     dropped = [d for e in result.trace if e["node"] == "retrieve" for d in e["details"]["dropped"]]
     assert any(d["source"] == "evil.md" for d in dropped)  # never reached the generator
     assert all("SYSTEM NOTE" not in m.content for _, msgs in model.calls for m in msgs)
-    assert result.status == "unverified" and result.stop_reason.startswith("answer withheld")
-    assert result.answer is None
+    # The leaking attempt repeats the system prompt, which no passage states: the support check stops it.
+    assert result.status == "unverified" and result.answer is None
+    assert result.grades[0]["grader"] == "hallucination" and result.grades[0]["binary_score"] == "no"
     text = result.model_dump_json()
     assert CANARY not in text and GENERATE_SYSTEM not in text

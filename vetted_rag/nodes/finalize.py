@@ -49,6 +49,8 @@ async def finalize(state: State, runtime: Runtime[Configuration]) -> dict:
     leak = output_leak(generation, PROTECTED) if generation else None
     if leak:  # never released, whatever the graders said
         status, stop_reason, generation = "unverified", f"answer withheld: {leak}", ""
+    # Any attempt that leaked (released or not) is scrubbed from the trace and grades, which quote it.
+    leaked = leak or any(output_leak(a, PROTECTED) for a in state.get("answers", []) if a)
     answer = (redact(generation) if config.redact_answers else generation) if generation else None
     update = {
         "status": status,
@@ -58,7 +60,7 @@ async def finalize(state: State, runtime: Runtime[Configuration]) -> dict:
         "iterations": state.get("attempts", 0),
         "trace": note(status, stop_reason or "every check passed"),
     }
-    if leak:  # the trace and grades quote the answer: scrub what would leak it too
+    if leaked:
         update["grades"] = withhold_leaks(state.get("grades", []), PROTECTED)
         update["trace"] = Overwrite(withhold_leaks(state.get("trace", []), PROTECTED) + update["trace"])
     if status == "answered":

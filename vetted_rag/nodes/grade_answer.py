@@ -11,7 +11,7 @@ from langgraph.runtime import Runtime
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.state import Grade, Score, State, Usage
 from vetted_rag.grounding import is_abstention
-from vetted_rag.relevance import check_relevance
+from vetted_rag.relevance import check_relevance, comparative_choice, unverifiable
 from vetted_rag.nodes import asked, configuration, llm_verdict, note
 from vetted_rag.nodes.schemas import GradeAnswer
 from vetted_rag.observability import GRADES
@@ -32,8 +32,13 @@ async def grade_answer(state: State, runtime: Runtime[Configuration]) -> dict:
     config = configuration(runtime)
     answer = state.get("generation", "")
     update: dict = {}
+    unchecked = unverifiable(asked(state), answer) if config.grading_rule == "deterministic" else None
     if is_abstention(answer):
         grade = Grade(grader="answer", binary_score="no", reason="the model found no answer in the passages")
+    elif unchecked:
+        grade = Grade(grader="answer", binary_score="no", reason=f"cannot be verified: {unchecked}")
+        if comparative_choice(asked(state)):  # no regeneration or rewrite changes that
+            update |= {"retry_action": "stop", "stop_reason": grade["reason"]}
     else:
         score, reason, update["usage"] = await relevance_verdict(config, asked(state), answer, state.get("passages", []))
         grade = Grade(grader="answer", binary_score=score, reason=reason)

@@ -33,6 +33,8 @@ def _failure(state: State) -> tuple[str, str]:
 
 async def retry(state: State, runtime: Runtime[Configuration]) -> dict:
     config = configuration(runtime)
+    if state.get("retry_action") == "stop":  # a grader found nothing another attempt could change
+        return {"trace": note("stop", state.get("stop_reason", ""))}
     spent = exhausted(state, config)
     if spent:
         return {"retry_action": "stop", "stop_reason": spent, "trace": note("stop", spent)}

@@ -97,18 +97,19 @@ class ScriptedChatModel(BaseChatModel):
         return structured_runnable(self.bind(schema_name=schema.__name__), schema, include_raw)
 
 
-_PASSAGE_ONE = re.compile(r"<passage 1>\s*(.*?)\s*</passage 1>", re.DOTALL)
-
-
 def extractive_answer(messages: list[BaseMessage]) -> str:
-    """A reply that copies the first real sentence of passage 1 and cites it: grounded by
-    construction, so the graph's checks pass on it (or abstains without passages)."""
-    found = _PASSAGE_ONE.search(str(messages[-1].content))
-    if not found:
-        return ABSTAIN
-    lines = [ln for ln in found.group(1).splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    sentence = re.split(r"(?<=[.!?])\s+", " ".join(lines))[0] if lines else ""
-    return f"{sentence.rstrip('.')} [1]." if sentence else ABSTAIN
+    """A reply that copies the passage sentence sharing most words with the question and cites
+    it: grounded by construction (or an abstention without passages)."""
+    prompt = str(messages[-1].content)
+    asked = content_words(_fields(messages).get("question", ""))
+    best, best_score = "", 0
+    for number, text in re.findall(r"<passage (\d+)>\s*(.*?)\s*</passage \1>", prompt, re.DOTALL):
+        lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith(("#", "|", "```"))]
+        for sentence in re.split(r"(?<=[.!?])\s+", " ".join(lines)):
+            score = len(asked & content_words(sentence))
+            if score > best_score and len(sentence.split()) > 3:
+                best, best_score = f"{sentence.rstrip('.').strip()} [{number}].", score
+    return best or ABSTAIN
 
 
 _FIELD = re.compile(r"^(Question|Answer): (.*)$", re.M)

@@ -60,6 +60,54 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         r"\b(i have|i've)\b[^.\n]{0,20}\b(reasoned|concluded|determined|verified|established)\b[^.\n]{0,80}"
         r"\b(safety|restrictions?|guidelines|rules|exempt|authori[sz]ed|confirmation token)\b"
         r"|\bthe user is (clearly )?authori[sz]ed\b|\bgranted permission to skip\b", _I)),
+    # Payloads that talk an agent into running commands or leaking secrets (issue: coding-agent
+    # payloads in documents). Each needs an imperative aimed at the reader, not a command shown
+    # in an install guide. Developed on bench/data/injection_payloads.json "dev"; measured on
+    # "held_out" and on benign READMEs, Python docs and HaluEval passages (bench/RESULTS.md).
+    ("instruction to an AI reader", re.compile(
+        rf"\b{_AI}\b(?:[\s,]+[\w'-]+){{0,6}}?[\s,]+(must|should|shall|need to|are required to|is required to|"
+        r"will now|(?:is|are) (?:now )?authori[sz]ed to)\b(?:[\s,]+[\w'-]+){0,3}?[\s,]+(run|execute|install|fetch|"
+        r"open|read|print|output|reply|respond|include|reveal|share|confirm|send|post|do this|append|write|create)\b", _I)),
+    ("command payload", re.compile(
+        r"\b(run|execute|exec|type|print|output|cat|open|read|fetch|query|request|use)\b[^.\n]{0,120}?\b(and|then)\s+"
+        r"(include|paste|report|quote|post|send|append|summari[sz]e|put)\b[^.\n]{0,80}"
+        r"(\b(your|the|in|into) (answer|reply|response|summary|chat)\b|\bbelow\b|\bfor the user\b|\bwhat it returns\b)"
+        r"|\bto (verify|confirm|check) (your|the) (environment|setup|access|installation)\b[^.\n]{0,20}\b(run|execute|print)\b"
+        r"|\b(before|first)\b[^.\n]{0,40}\b(answering|responding|replying|you (answer|respond|reply))\b[^.\n]{0,60}"
+        r"\b(run|execute|install|fetch)\b"
+        r"|\b(run|execute)\b[^.\n]{0,60}\b(before|first)\b[^.\n]{0,30}\b(answering|responding|replying|you respond)\b",
+        _I)),
+    ("secret read", re.compile(
+        r"\b(cat|print|output|include|paste|quote|read|open|show|dump|reveal|send|post|share|display|echo)\b[^.\n]{0,60}"
+        r"(~/\.aws|\.aws/credentials|\.ssh/id_|/etc/shadow|\.netrc|\.pypirc|/root/\.|(?<![\w/])\.env\b|\bprintenv\b|"
+        r"\$[A-Z][A-Z0-9_]*(KEY|TOKEN|SECRET|PASSWORD)\b|os\.environ\[|\b_(TOKEN|SECRET|KEY|PASSWORD)\b|"
+        r"\benvironment variables?\b[^.\n]{0,40}\b(starting|ending|ends|starts|named|whose|with)\b)", _I)),
+    ("metadata address", re.compile(
+        r"169\.254\.169\.254|metadata\.google\.internal|fd00:ec2::254|100\.100\.100\.200|metadata\.azure\.com", _I)),
+    ("persistence", re.compile(
+        r"(~|\$HOME)/\.(bashrc|bash_profile|profile|zshrc|zprofile)\b[^\n]{0,80}(https?://|/tmp/|\|\s*(ba)?sh|silently|"
+        r"survives?|future sessions)|(https?://|/tmp/|\|\s*(ba)?sh)[^\n]{0,80}(~|\$HOME)/\.(bashrc|bash_profile|profile|zshrc)"
+        r"|\bcrontab\b[^.\n]{0,60}(/tmp/|every minute|https?://)|\.git/hooks/[^\n]{0,80}(https?://|posts?|sends?|curl)"
+        r"|\bsystemd (service|unit)\b[^.\n]{0,60}(/tmp/|silently|at boot)", _I)),
+    ("authority claim", re.compile(
+        r"\b(note|message|notice|instructions?|update|memo)\b[^.\n]{0,12}\bfrom (the |your )?(developer|admin|"
+        r"administrator|system administrator|system|maintainers?|owner|security team|operator)s?\b"
+        r"|\[(admin|system|developer|operator) (notice|note|message|override|instructions?)\]|\bthis is (the|your) (developer|admin|administrator|system|"
+        r"operator)\b[^.\n]{0,10}(speaking|here)|\bsystem notice\b|\b(admin|administrator|developer) (notice|note):", _I)),
+    ("standing instruction", re.compile(
+        r"\bfor the rest of (this|the|our) (conversation|session|chat)\b|\bfor (all|every) (future|subsequent|later) "
+        r"(replies|responses|answers|messages|turns)\b|\bfrom now on\b[^.\n]{0,60}\b(you (will|must|are|should)|always|"
+        r"every (answer|reply|response|message)|whenever (someone|anyone|a user|the user|users)|tell (them|the user|users)|"
+        r"prefix|respond|reply)\b|\b(end|start|prefix|begin) (every|each|all) (response|answer|reply|message)s?\b", _I)),
+    ("role-play jailbreak", re.compile(
+        r"\blet'?s (play a game|role-?play|pretend)\b|\b(pretend|act|play the role) (to be|as|of)\b[^.\n]{0,60}"
+        r"\b(grandmother|grandma|hacker|no (rules|restrictions|limits|filters)|without (any )?(rules|restrictions|limits))"
+        r"|\bin character as\b|\bstay in character\b|\byou are (now )?(in character|[\w-]+, an? (ai|assistant|bot))\b"
+        r"[^.\n]{0,60}\b(no|without) (any )?(rules|restrictions|limits|filters)", _I)),
+    ("exfiltration request", re.compile(
+        r"\b(send|post|upload|forward|email|append|exfiltrate|transmit|encode)\b[^.\n]{0,60}\b(conversation|chat history|"
+        r"chat log|previous questions|transcript|user'?s (data|questions|messages))\b[^.\n]{0,80}"
+        r"(https?://|\S+@\S+\.\w+)", _I)),
     ("decode and follow", re.compile(
         r"\b(decode|translate|convert)\b[^.\n]{0,60}\b(follow|execute|do exactly|obey|run)\b", _I)),
     ("non-English override", re.compile(
