@@ -70,6 +70,11 @@ differences of a few points are noise.
 """]
     if (RESULTS / "models.json").exists():
         models = load("models.json")["models"]
+        if (RESULTS / "sample_questions.json").exists():  # the default, measured by bench/sample_questions.py
+            sq = load("sample_questions.json")
+            models = [{"model": "qwen2.5-coder-1.5b (default)", **{k: sq[k] for k in (
+                "answered_and_correct", "answerable", "answered_but_wrong", "unanswerable_answered",
+                "seconds_p50_answered", "peak_rss_gb")}}] + [m for m in models if "1.5b" not in m["model"]]
         rows = "\n".join(f"| {m['model']} | {m['answered_and_correct']} / {m['answerable']} | {m['answered_but_wrong']} | "
                          f"{m['unanswerable_answered']} | {fmt(m['seconds_p50_answered'])} | {fmt(m['peak_rss_gb'])} |"
                          for m in models)

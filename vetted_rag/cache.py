@@ -20,6 +20,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Callable
 
+from langchain_core.embeddings import Embeddings
+
 from vetted_rag.embeddings import load_embeddings
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.knowledge_base import chroma_client, open_knowledge_base
@@ -86,7 +88,10 @@ class AnswerCache(ABC):
     def __init__(self, config: Configuration) -> None:
         self.config = config
         self.last_warning = ""
-        self._embed = load_embeddings(config.embedding_model)
+
+    @property
+    def _embed(self) -> Embeddings:  # loaded on first use: an exact hit needs no embedding
+        return load_embeddings(self.config.embedding_model)
 
     @abstractmethod
     def _find(self, scope: str, key: str, vector: Callable[[], list[float]]) -> CacheHit | None:

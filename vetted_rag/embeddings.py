@@ -97,10 +97,10 @@ class ChromaMiniLM(EmbeddingFunction[Documents]):
     """Chroma adapter, registered so that a reopened collection finds its embedding function."""
 
     def __init__(self) -> None:
-        self._model = load_embeddings(MINILM_NAME)
+        pass  # the model loads on first use: opening a collection (e.g. for an exact cache hit) needs none
 
     def __call__(self, input: Documents) -> ChromaEmbeddings:
-        return [np.asarray(v, dtype=np.float32) for v in self._model.embed_documents(list(input))]
+        return [np.asarray(v, dtype=np.float32) for v in load_embeddings(MINILM_NAME).embed_documents(list(input))]
 
     @staticmethod
     def name() -> str:
