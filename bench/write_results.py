@@ -93,11 +93,12 @@ questions about the sample docs in the report that opened this work.
 The default is Qwen2.5-Coder-1.5B: the 0.5B sibling answers fewer questions correctly for a
 smaller saving in time than the table's quality gap; SmolLM2 cannot do the job.""")
     if (RESULTS / "threads.json").exists():
+        th = load("threads.json")
         rows = "\n".join(f"| {r['threads']} | {r['quiet_s']} | {r['next_to_busy_python_s']} | {r['next_to_another_llama_job_s']} |"
-                         for r in load("threads.json")["rows"])
+                         for r in th["rows"])
         sections.append(f"""## llama.cpp threads (`bench/threads.py`)
 
-Seconds for one generation (a sample-docs question with its 4 retrieved passages, ≤ 60 tokens out).
+Seconds for one generation (a sample-docs question with its 4 retrieved passages). {th.get('source', '')}.
 
 | threads | quiet box | next to a busy Python process | next to another llama.cpp job |
 |---|---|---|---|
