@@ -20,14 +20,14 @@ from vetted_rag.grounding import FUNCTION_WORDS, NEGATIONS, _stem, tokens
 # Words that never decide what a question asks ("How can I ...", "What's ...").
 FILLER = frozenset("""can could would should may might do does did please way get gets exactly just actually
     also new own single one given i me my we our you your it its the a an is are was were be been what whats
-    which how find default""".split())
+    which how find default command available""".split())
 
 # Groups of words that ask the same thing here; the first is the group's name.
 _SYNONYMS = [
     "remove delete erase", "clear empty flush purge wipe", "show display view see list print",
-    "start launch run", "set configure specify", "create make add generate", "store save keep persist",
+    "start launch run", "set configure specify", "create make add generate", "store save keep kept persist",
     "use utilize employ", "need require", "change modify alter", "default standard",
-    "stop halt", "check verify", "retrieve fetch obtain", "find locate",
+    "stop halt", "check verify", "retrieve fetch obtain", "find locate", "bypass skip",
 ]
 SYNONYM = {_stem(word): group.split()[0] for group in _SYNONYMS for word in group.split()}
 
@@ -81,7 +81,9 @@ def same_question(asked: str, cached: str, cached_answer: str = "") -> Equivalen
         return Equivalence(False, f"they name different things: {', '.join(differ[:4])}")
     a, c = _content(asked), _content(cached)
     differ = set(a) ^ set(c)
-    flipped = sorted(differ & (ANTONYM_WORDS | DIRECTIONAL))
+    # "to" vs "from" is a change of direction; a lone "to" ("the command to make") is not.
+    directions = (set(a) & DIRECTIONAL, set(c) & DIRECTIONAL)
+    flipped = sorted(differ & ANTONYM_WORDS) + (sorted(differ & DIRECTIONAL) if all(directions) else [])
     if flipped:
         return Equivalence(False, f"opposite or different action: {', '.join(flipped)}")
     if (set(a) & DIRECTIONAL) and set(a) == set(c) and _ordered(a) != _ordered(c):
