@@ -75,9 +75,9 @@ def same_question(asked: str, cached: str, cached_answer: str = "") -> Equivalen
     a_tokens, c_tokens = set(tokens(asked)), set(tokens(cached))
     if (a_tokens & NEGATIONS) != (c_tokens & NEGATIONS):
         return Equivalence(False, "one question is negated")
-    if not _specifics(asked) <= _specifics(cached) | _specifics(cached_answer) or \
-            not _specifics(cached) <= _specifics(asked) | _specifics(cached_answer):
-        differ = sorted(_specifics(asked) ^ _specifics(cached))
+    named_a, named_c, named_answer = _specifics(asked), _specifics(cached), _specifics(cached_answer)
+    if not named_a <= named_c | named_answer or not named_c <= named_a | named_answer:
+        differ = sorted(named_a ^ named_c)
         return Equivalence(False, f"they name different things: {', '.join(differ[:4])}")
     a, c = _content(asked), _content(cached)
     differ = set(a) ^ set(c)
@@ -86,7 +86,7 @@ def same_question(asked: str, cached: str, cached_answer: str = "") -> Equivalen
     flipped = sorted(differ & ANTONYM_WORDS) + (sorted(differ & DIRECTIONAL) if all(directions) else [])
     if flipped:
         return Equivalence(False, f"opposite or different action: {', '.join(flipped)}")
-    if (set(a) & DIRECTIONAL) and set(a) == set(c) and _ordered(a) != _ordered(c):
+    if (set(a) & DIRECTIONAL) and set(a) == set(c) and a != c:
         return Equivalence(False, "the same words in another order around 'to'/'from': the roles are swapped")
     if not differ - DIRECTIONAL:
         return Equivalence(True, "the questions differ only in wording")
@@ -97,7 +97,3 @@ def same_question(asked: str, cached: str, cached_answer: str = "") -> Equivalen
     if cached_answer and not dropped and not uncovered:
         return Equivalence(True, "it adds to the cached question only words its stored answer states")
     return Equivalence(False, f"they differ in {', '.join((dropped + uncovered)[:4])}")
-
-
-def _ordered(words: list[str]) -> list[str]:
-    return [w for w in words if w not in FUNCTION_WORDS or w in DIRECTIONAL]

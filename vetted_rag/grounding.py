@@ -110,6 +110,19 @@ def sentences(answer: str) -> list[str]:
     return [s.strip() for s in re.split(r"\n\s*\n|" + _SENTENCE_END.pattern, prose) if s and s.strip()]
 
 
+def passage_text(passage: dict) -> str:
+    """What a passage can support: its text and its title."""
+    return passage["text"] + "\n" + passage.get("title", "")
+
+
+_PASSAGE_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n")
+
+
+def sentence_words(texts: list[str]) -> list[set[str]]:
+    """The content words of each sentence (or line) of the given passage texts."""
+    return [content_words(s) for text in texts for s in _PASSAGE_SENTENCE.split(text)]
+
+
 @dataclass(frozen=True)
 class Evidence:
     """What a set of passages can support: their stems, joined token text and raw lower text."""
@@ -201,11 +214,8 @@ def scattered_units(sentence: str, question: str, passage_texts: list[str]) -> l
     if not added or not restated:
         return []
     need = min(CLAIM_WORDS_TOGETHER, len(restated))
-    units = [content_words(s) for text in passage_texts for s in _PASSAGE_SENTENCE.split(text)]
+    units = sentence_words(passage_texts)
     return sorted(w for w in added if not any(w in unit and len(unit & restated) >= need for unit in units))
-
-
-_PASSAGE_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n")
 
 
 def check_support(answer: str, passages: list[dict], require_citations: bool = True,
@@ -228,10 +238,11 @@ def check_support(answer: str, passages: list[dict], require_citations: bool = T
         return SupportReport(
             False, f"cites {', '.join(f'[{n}]' for n in invalid)}, which {'is' if len(invalid) == 1 else 'are'} "
             f"not among the {len(passages)} retrieved passages", invalid_citations=invalid)
-    texts = [p["text"] + "\n" + p.get("title", "") for p in passages]
+    texts = [passage_text(p) for p in passages]
     if require_citations and not markers:
         # Say which words no passage states, so a regeneration knows what to change.
-        gaps = list(dict.fromkeys(g for x in sentences(answer) for g in unsupported_units(x, Evidence.of(texts))))
+        everything = Evidence.of(texts)
+        gaps = list(dict.fromkeys(g for x in sentences(answer) for g in unsupported_units(x, everything)))
         return SupportReport(False, "the answer cites no passage" + (
             f"; no passage states {', '.join(repr(g) for g in gaps)}" if gaps else ""), missing=gaps)
     answer_cited = sorted(set(markers)) or list(range(1, len(passages) + 1))
@@ -273,7 +284,7 @@ def attribute_citations(answer: str, passages: list[dict]) -> tuple[str, int]:
     """
     if is_abstention(answer) or not passages or "```" in answer:
         return answer, 0
-    evidence = [Evidence.of([p["text"] + "\n" + p.get("title", "")]) for p in passages]
+    evidence = [Evidence.of([passage_text(p)]) for p in passages]
 
     def supporting(sentence: str) -> int | None:
         return next((n for n, e in enumerate(evidence, 1) if not unsupported_units(sentence, e)), None)
@@ -281,7 +292,7 @@ def attribute_citations(answer: str, passages: list[dict]) -> tuple[str, int]:
     def supported_as_cited(sentence: str, markers: list[int]) -> bool:
         valid = [n for n in markers if 1 <= n <= len(passages)]
         return len(valid) == len(markers) and not unsupported_units(
-            sentence, Evidence.of([passages[n - 1]["text"] + "\n" + passages[n - 1].get("title", "") for n in valid]))
+            sentence, Evidence.of([passage_text(passages[n - 1]) for n in valid]))
 
     cited, changed = [], 0
     for sentence in sentences(answer):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from vetted_rag.grounding import CITATION, content_words, degeneration, is_abstention, tokens
+from vetted_rag.grounding import CITATION, content_words, degeneration, is_abstention, sentence_words, tokens
 
 # A sentence-length answer restates at least this share of the question's content words
 # (measured: right answers in sentence form vs other sentences of the same passage).
@@ -141,11 +141,9 @@ def evidence_tie(question: str, claim: str, passages: list[dict]) -> int:
     added = content_words(claim) - content_words(question)
     asked = content_words(question)
     best = -1
-    for passage in passages:
-        for sentence in _PASSAGE_SENTENCE.split(passage["text"]):
-            words = content_words(sentence)
-            if added and len(added & words) * 2 >= len(added):
-                best = max(best, len(words & asked))
+    for words in sentence_words([p["text"] for p in passages]):
+        if added and len(added & words) * 2 >= len(added):
+            best = max(best, len(words & asked))
     return best
 
 
@@ -169,9 +167,6 @@ def comparative_choice(question: str) -> bool:
 
 _COMPARATIVE = re.compile(r"\b(first|earlier|later|older|younger|more|most|less|fewer|larger|largest|smaller|bigger|"
                           r"longer|shorter|higher|lower|taller|better|worse|closer|further|farther|\w+er than)\b", re.I)
-
-
-_PASSAGE_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n")
 
 
 def check_relevance(question: str, answer: str, passages: list[dict] | None = None) -> RelevanceVerdict:

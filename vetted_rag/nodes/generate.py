@@ -19,8 +19,8 @@ async def generate(state: State, runtime: Runtime[Configuration]) -> dict:
     messages = generate_messages(asked(state), state.get("passages", []), state.get("feedback"))
     reply = await call_model(config.chat_model, config, messages, max_tokens=config.max_answer_tokens,
                              stop=GENERATE_STOP)
-    # A reply of "Yes, ..." to a question that is not yes/no: the small model over-applies the
-    # prompt's yes/no rule; the words after it are the answer.
+    # A reply of "Yes, ..." to a question that is not yes/no (seen from the embedded model): the
+    # words after it are the answer.
     text = reply.text.strip() if expected_type(asked(state)) == "yes/no" else strip_leading_reply(reply.text.strip())
     answer, attributed = attribute_citations(text, state.get("passages", []))
     earlier = state.get("answers", [])

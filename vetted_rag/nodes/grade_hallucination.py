@@ -1,8 +1,9 @@
 """grade_hallucination: is the answer grounded in the retrieved passages?
 
 Rule: the deterministic support check (valid citations, every claim unit of every sentence
-found in its cited passages, no degenerate or cut-off output; grounding.py) runs first. With grading 'combined' the LLM grader is then
-asked and the grade is "yes" only if both say yes; with 'deterministic' the check decides.
+found in its cited passages, no degenerate or cut-off output; grounding.py) runs first.
+With grading 'combined' the LLM grader is then asked and the grade is "yes" only if both
+say yes; with 'deterministic' the check decides.
 Malformed grader output (after a retry) counts as "no".
 """
 
