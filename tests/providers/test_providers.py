@@ -41,3 +41,11 @@ def test_missing_gguf_file_is_a_clear_error_status(tmp_path):
                                 cache_enabled=False))
     result = agent.ask("How do I set a cost budget?")
     assert result.status == "error" and "GGUF file not found" in result.stop_reason
+
+
+def test_cohere_without_a_key_is_an_error_status_naming_the_variable(monkeypatch, tmp_path):
+    monkeypatch.delenv("COHERE_API_KEY", raising=False)
+    monkeypatch.delenv("CO_API_KEY", raising=False)
+    result = Agent(Configuration(chat_model="cohere:command-a-03-2025", data_dir=str(tmp_path),
+                                 cache_enabled=False)).ask("How do I set a cost budget?")
+    assert result.status == "error" and "set COHERE_API_KEY" in result.stop_reason
