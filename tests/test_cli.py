@@ -2,6 +2,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 
 def run(*args, env_dir):
     return subprocess.run([sys.executable, "-m", "vetted_rag.cli", *args, "--data-dir", str(env_dir)],
@@ -68,10 +70,23 @@ def test_serve_starts_and_answers(tmp_path):
 
 
 def test_policy_flags_reach_the_run(tmp_path):
+    # The README's probe: a 50-token budget used to come back `answered` with 511 tokens spent.
     out = run("ask", "How do I set a cost budget?", "--json", "--chat-model", "heuristic", "--max-iterations", "1",
-              "--max-total-tokens", "5", env_dir=tmp_path)
+              "--max-total-tokens", "50", "--no-cache", env_dir=tmp_path)
     result = json.loads(out.stdout)
-    assert result["iterations"] == 1 and out.returncode == {"answered": 0, "unverified": 3}[result["status"]]
+    assert result["status"] == "unverified" and out.returncode == 3 and result["answer"] is None
+    assert result["stop_reason"].startswith("token budget") and result["usage"].get("total_tokens", 0) <= 50
+
+
+@pytest.mark.parametrize("args,field", [
+    (["ask", "hi", "--max-cost-usd", "-1"], "max_cost_usd"),
+    (["ask", "hi", "--llm-timeout-s", "0"], "llm_timeout_s"),
+    (["eval", "--n", "-1"], "--n"),
+    (["keys", "create", ""], "a key needs a name"),
+])
+def test_invalid_values_exit_2_with_one_line_naming_the_field(tmp_path, args, field):
+    out = run(*args, env_dir=tmp_path)
+    assert out.returncode == 2 and field in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
 
 
 def test_partial_ingest_exits_8_and_says_why_each_input_was_skipped(tmp_path):

@@ -60,7 +60,19 @@ def test_refused_and_policy_exits_are_200(server):
     assert refused.status_code == 200 and refused.json()["output"]["status"] == "refused"
     limited = httpx.post(url + "/agent/invoke", json={"input": {"question": "How do I set a cost budget?",
                                                               "policy": {"max_total_tokens": 1}}}, timeout=60)
-    assert limited.status_code == 200 and limited.json()["output"]["status"] in {"answered", "unverified"}
+    output = limited.json()["output"]
+    assert limited.status_code == 200 and output["status"] == "unverified" and output["answer"] is None
+    assert output["stop_reason"].startswith("token budget")
+
+
+def test_per_run_timeout_and_retries_are_accepted_and_storage_is_not(server):
+    url, _ = server
+    ok = httpx.post(url + "/agent/invoke", json={"input": {"question": "How do I set a cost budget?",
+                                                         "policy": {"llm_timeout_s": 5, "max_retries": 0}}}, timeout=60)
+    assert ok.status_code == 200 and ok.json()["output"]["status"] in {"answered", "unverified"}
+    for policy in ({"data_dir": "/tmp/elsewhere"}, {"max_cost_usd": -1}, {"llm_timeout_s": 0}):
+        refused = httpx.post(url + "/agent/invoke", json={"input": {"question": "hi", "policy": policy}})
+        assert refused.status_code == 422 and next(iter(policy)) in refused.text, refused.text
 
 
 @pytest.mark.parametrize("body,status", [

@@ -96,7 +96,7 @@ class Agent:
 
     def __init__(self, config: Configuration | None = None) -> None:
         self.config = config or Configuration.from_env()
-        self._builder = build_graph(self.config)
+        self._builder = build_graph()
         self.graph = self._builder.compile(name="vetted-rag")
         self._callbacks = hosted_tracing(self.config)
 
@@ -169,7 +169,7 @@ class Agent:
         try:
             await asyncio.wait_for(run, timeout=policy.max_execution_time_s)
         except (asyncio.TimeoutError, TimeoutError):
-            ended = {"status": "unverified", "answer": None,
+            ended = {"status": "unverified", "answer": None, "iterations": state.get("attempts", 0),
                      "stop_reason": f"wall-clock limit of {policy.max_execution_time_s:g}s reached; the run was stopped"}
         except GraphRecursionError:
             ended = {"status": "unverified", "answer": None,

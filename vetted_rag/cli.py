@@ -25,6 +25,20 @@ def _config(args: argparse.Namespace) -> Configuration:
     return Configuration.from_env(**{k: v for k, v in vars(args).items() if k in names})
 
 
+def at_least(minimum: int) -> typing.Callable[[str], int]:
+    """An argparse type: an integer of at least `minimum` (a usage error, exit 2, otherwise)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+
+    return parse
+
+
 def _policy_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("run policy (overrides the configured value for this command)")
     hints = typing.get_type_hints(RunPolicy)
@@ -236,9 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     ingest = sub.add_parser("ingest", help="add files, folders or web pages to the knowledge base")
     ingest.add_argument("paths", nargs="+", help="files, folders or http(s) URLs")
-    ingest.add_argument("--depth", type=int, default=0, help="crawl depth for URLs")
+    ingest.add_argument("--depth", type=at_least(0), default=0, help="crawl depth for URLs")
     ingest.add_argument("--same-host", action="store_true", help="only follow links on the start host")
-    ingest.add_argument("--max-pages", type=int, default=50)
+    ingest.add_argument("--max-pages", type=at_least(1), default=50)
     ingest.add_argument("--allow", action="append", help="host or CIDR exempt from the private-address refusal")
     ingest.add_argument("--json", action="store_true")
     _common(ingest)
@@ -246,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the HTTP endpoint (LangServe under /agent)")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=at_least(1), default=8000)
     _common(serve)
     serve.set_defaults(func=cmd_serve)
 
@@ -265,13 +279,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--dataset", default="halueval",
                           help="'halueval', 'sample' (the shipped docs) or a JSONL file of your own "
                                "(question, answer, optional context; see the README)")
-    evaluate.add_argument("--n", type=int, help="answerable questions sampled (HaluEval default 30; "
+    evaluate.add_argument("--n", type=at_least(1), help="answerable questions sampled (HaluEval default 30; "
                           "own dataset: all rows unless given)")
-    evaluate.add_argument("--unanswerable", type=int, help="sampled questions whose context is withheld "
+    evaluate.add_argument("--unanswerable", type=at_least(0), help="sampled questions whose context is withheld "
                           "(HaluEval default 10)")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--systems", default="graded,baseline")
-    evaluate.add_argument("--graders", type=int, default=0, help="benchmark the checks on N labelled rows instead")
+    evaluate.add_argument("--graders", type=at_least(0), default=0, help="benchmark the checks on N labelled rows instead")
     evaluate.add_argument("--llm-grader", action="store_true",
                           help="with --graders: also measure the LLM grader (default: only if grading uses it)")
     evaluate.add_argument("--json", help="write the full report here")
@@ -287,8 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_argument("name", nargs="?", default="", help="key name (create) or key id (revoke)")
     keys.add_argument("--role", choices=["reader", "editor", "admin"], default="reader")
     keys.add_argument("--key-tenant", default="public", help="tenant whose knowledge base and cache the key reaches")
-    keys.add_argument("--rpm", type=int, default=60, help="requests per minute")
-    keys.add_argument("--tpm", type=int, default=200_000, help="tokens per minute")
+    keys.add_argument("--rpm", type=at_least(1), default=60, help="requests per minute")
+    keys.add_argument("--tpm", type=at_least(1), default=200_000, help="tokens per minute")
     _common(keys)
     keys.set_defaults(func=cmd_keys)
 

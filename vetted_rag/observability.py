@@ -16,6 +16,7 @@ import sqlite3
 import threading
 import time
 from abc import ABC, abstractmethod
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
@@ -35,7 +36,25 @@ CACHE_SAVED_COST = Counter("vetted_rag_cache_saved_cost_usd_total", "Cost not sp
 TOKENS = Counter("vetted_rag_tokens_total", "Tokens by model and direction", ["model", "direction"])
 COST = Counter("vetted_rag_cost_usd_total", "Cost in USD by model", ["model"])
 NODE_SECONDS = Histogram("vetted_rag_node_seconds", "Node latency", ["node"])
-PROVIDER_ERRORS = Counter("vetted_rag_provider_errors_total", "Failed model-calling node attempts", ["node", "kind"])
+PROVIDER_ERRORS = Counter("vetted_rag_provider_errors_total", "Failed model-call attempts by node and kind",
+                          ["node", "kind"])
+LIMIT_EVENTS = Counter("vetted_rag_limit_events_total",
+                       "Model-call timeouts, retries, provider errors and budget stops", ["node", "event"])
+
+# The limit events of the node running in this task (set by `traced`, filled by `limit_event`).
+_NODE: ContextVar[tuple[str, list[dict[str, Any]]] | None] = ContextVar("vetted_rag_node", default=None)
+
+
+def limit_event(event: str, reason: str, **details: Any) -> None:
+    """Record a timeout, retry, provider error or budget stop: a trace event of the running node and
+    a count in /metrics."""
+    current = _NODE.get()
+    node = current[0] if current else "outside-graph"
+    LIMIT_EVENTS.labels(node=node, event=event).inc()
+    if event == "provider_error":
+        PROVIDER_ERRORS.labels(node=node, kind="transient" if details.get("transient") else "permanent").inc()
+    if current:
+        current[1].append({"decision": event, "reason": reason, "details": details})
 
 
 class JsonFormatter(logging.Formatter):
@@ -72,14 +91,22 @@ def traced(name: str, node: Callable[..., Awaitable[Any]]) -> Callable[..., Awai
     @functools.wraps(node)
     async def wrapper(state: dict, *args: Any, **kwargs: Any) -> Any:
         started, clock = time.time(), time.perf_counter()
+        events: list[dict[str, Any]] = []
+        token = _NODE.set((name, events))
         try:
             result = await node(state, *args, **kwargs)
         except Exception as exc:
-            PROVIDER_ERRORS.labels(node=name, kind=type(exc).__name__).inc()
+            exc.limit_events = events  # type: ignore[attr-defined]  # the error handler puts them in the trace
             raise
+        finally:
+            _NODE.reset(token)
         seconds = time.perf_counter() - clock
         NODE_SECONDS.labels(node=name).observe(seconds)
         update = result.update if isinstance(result, Command) else result
+        if events:
+            trace = update.get("trace")
+            update["trace"] = (Overwrite(events + trace.value) if isinstance(trace, Overwrite)
+                               else events + list(trace or []))
         complete(update, name, started, seconds, state.get("run_id"))
         return result
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 import html
 import json
 import logging
-from dataclasses import replace
+import typing
+from dataclasses import fields, replace
 from typing import Annotated, Any
 from urllib.parse import parse_qs, quote
 
@@ -25,12 +26,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langserve import add_routes
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from vetted_rag.api import Agent, AskResult
 from vetted_rag.cache import open_cache
-from vetted_rag.graph.configuration import Configuration
+from vetted_rag.graph.configuration import POLICY_LIMITS, Configuration, RunPolicy
 from vetted_rag.ingest import ingest_urls
 from vetted_rag.knowledge_base import IngestReport, SourceDocument, open_knowledge_base
 from vetted_rag.observability import trace_store
@@ -72,15 +73,25 @@ def _without_null_defaults(schema: dict[str, Any]) -> None:
             del prop["default"]
 
 
-class PolicyRequest(BaseModel):
-    """Limits a request may lower for its own run (never raise). Omitted limits stay as configured."""
+def _limit_field(name: str) -> tuple[Any, Any]:
+    """One field of PolicyRequest, generated from RunPolicy's type, description and minimum."""
+    minimum, exclusive = POLICY_LIMITS[name]
+    spec = next(f for f in fields(RunPolicy) if f.name == name)
+    hint = typing.get_type_hints(RunPolicy)[name]
+    kind = "integer" if int in (hint, *typing.get_args(hint)) else "number"
+    bound = {"exclusiveMinimum": minimum} if exclusive else {"minimum": minimum}
+    check = {"gt": minimum} if exclusive else {"ge": minimum}
+    return (_optional(kind, **bound, maximum=MAX_LIMIT),
+            Field(default=None, le=MAX_LIMIT, description=spec.metadata["description"], **check))
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_without_null_defaults)
-    max_iterations: _optional("integer", minimum=1, maximum=100) = Field(default=None, ge=1, le=100)
-    max_rewrites: _optional("integer", minimum=0, maximum=100) = Field(default=None, ge=0, le=100)
-    max_execution_time_s: _optional("number", exclusiveMinimum=0, maximum=86400) = Field(default=None, gt=0, le=86400)
-    max_total_tokens: _optional("integer", minimum=1, maximum=10**9) = Field(default=None, ge=1, le=10**9)
-    max_cost_usd: _optional("number", minimum=0, maximum=10**6) = Field(default=None, ge=0, le=10**6)
+
+MAX_LIMIT = 10**9
+PolicyRequest = create_model(
+    "PolicyRequest",
+    __config__=ConfigDict(extra="forbid", json_schema_extra=_without_null_defaults),
+    __doc__="Limits a request may lower for its own run (never raise). Omitted limits stay as configured.",
+    **{name: _limit_field(name) for name in POLICY_LIMITS},
+)
 
 
 class AskRequest(BaseModel):

@@ -49,8 +49,9 @@ def test_permanent_failure_is_an_error_with_the_providers_message(scripted):
     assert model.count("text") == 1  # a permanent error is not retried
     assert result.answer is None
     stored = trace_store(agent.config).get(result.run_id)  # error runs keep a complete, ordered trace too
-    assert [e["node"] for e in stored["trace"]] == ["prepare", "contextualize", "cache_lookup", "retrieve", "generate", "finalize",
-                                                    "cache_store"]
+    assert [(e["node"], e["decision"]) for e in stored["trace"]][3:] == [
+        ("retrieve", "found"), ("generate", "provider_error"), ("generate", "error"), ("finalize", "error"),
+        ("cache_store", "skip")]
     starts = [e["started_at"] for e in stored["trace"]]
     assert starts == sorted(starts)
 
@@ -75,11 +76,64 @@ def test_token_budget_stops_with_counted_totals(scripted):
     answers = ["A cost budget is set in the run policy [1].", "Export VETTED_RAG_MAX_COST_USD before asking [1].",
                "Pass --max-cost-usd to the ask command [1]."]
     agent, model = scripted({"text": answers, "GradeHallucination": [NO]},
-                            policy={"max_iterations": 10, "max_total_tokens": 300})
+                            policy={"max_iterations": 10, "max_total_tokens": 1500})
     result = agent.ask(QUESTION)
-    assert result.status == "unverified" and result.stop_reason.startswith("token budget spent")
-    assert result.usage["total_tokens"] >= 300 and str(result.usage["total_tokens"]) in result.stop_reason
+    assert result.status == "unverified" and result.stop_reason.startswith("token budget")
+    assert 0 < result.usage["total_tokens"] and result.usage["calls"] == len(model.calls)  # every call counted
     assert model.count("text") < 10
+
+
+def test_a_call_the_budget_cannot_cover_is_not_made(scripted):
+    # The README's probe: `ask --max-total-tokens 50` used to come back `answered` with 511 tokens.
+    agent, model = scripted({"text": [GOOD_ANSWER], "GradeHallucination": [YES], "GradeAnswer": [YES]},
+                            policy={"max_total_tokens": 50})
+    result = agent.ask(QUESTION)
+    assert result.status == "unverified" and result.answer is None
+    assert result.stop_reason.startswith("token budget: the next model call needs about")
+    assert model.calls == [] and result.usage.get("total_tokens", 0) == 0
+    assert [e["decision"] for e in result.trace if e["node"] == "generate"] == ["stop"]
+
+
+def test_an_attempt_that_crosses_the_budget_is_never_answered(scripted):
+    script = {"text": [GOOD_ANSWER], "GradeHallucination": [YES], "GradeAnswer": [YES]}
+    agent, _ = scripted(script)
+    spent = agent.ask(QUESTION)
+    assert spent.status == "answered"
+    budget = spent.usage["total_tokens"] - 1  # the last grader call crosses it
+    agent, model = scripted(script, policy={"max_total_tokens": budget})
+    result = agent.ask(QUESTION)
+    assert result.status == "unverified" and result.answer is None and "token budget" in result.stop_reason
+    if result.stop_reason.startswith("token budget spent"):  # the call was made: its tokens are counted
+        assert result.usage["total_tokens"] == spent.usage["total_tokens"]
+        assert f"{spent.usage['total_tokens']} of {budget}" in result.stop_reason
+
+
+def test_per_run_timeout_and_retries_apply(scripted):
+    # Both used to be frozen into the compiled graph: a per-run 0.2 s still waited for the configured limit.
+    agent, model = scripted({"text": [HANG]}, policy={"llm_timeout_s": 30.0, "max_retries": 3, **FAST_RETRY})
+    started = time.monotonic()
+    result = agent.ask(QUESTION, policy={"llm_timeout_s": 0.2, "max_retries": 0})
+    assert result.status == "error" and "timed out after 0.2s" in result.stop_reason
+    assert model.count("text") == 1 and time.monotonic() - started < 20
+    decisions = [e["decision"] for e in result.trace if e["node"] == "generate"]
+    assert decisions == ["timeout", "error"]
+
+
+def test_retries_are_trace_events_and_metrics(scripted):
+    from prometheus_client import REGISTRY
+
+    def count(event: str) -> float:
+        return REGISTRY.get_sample_value("vetted_rag_limit_events_total", {"node": "generate", "event": event}) or 0.0
+
+    before = count("retry")
+    flaky = [TransientProviderError("503 unavailable"), GOOD_ANSWER]
+    agent, model = scripted({"text": flaky, "GradeHallucination": [YES], "GradeAnswer": [YES]},
+                            policy={"max_retries": 1, **FAST_RETRY})
+    result = agent.ask(QUESTION)
+    assert result.status == "answered"
+    generate = [e for e in result.trace if e["node"] == "generate"]
+    assert [e["decision"] for e in generate] == ["provider_error", "retry", "answered"]
+    assert "503 unavailable" in generate[1]["reason"] and count("retry") == before + 1
 
 
 def test_cost_budget_uses_the_price_table(scripted):
@@ -87,9 +141,10 @@ def test_cost_budget_uses_the_price_table(scripted):
                "Pass --max-cost-usd to the ask command [1]."]
     agent, model = scripted({"text": answers, "GradeHallucination": [NO]},
                             prices_per_million={"scripted": [1000.0, 1000.0]},
-                            policy={"max_iterations": 10, "max_cost_usd": 0.3})
+                            policy={"max_iterations": 10, "max_cost_usd": 1.5})
     result = agent.ask(QUESTION)
-    assert result.stop_reason.startswith("cost budget spent") and result.usage["cost_usd"] >= 0.3
+    assert result.status == "unverified" and result.stop_reason.startswith("cost budget")
+    assert 0 < result.usage["cost_usd"] and model.count("text") < 10
     expected = result.usage["total_tokens"] * 1000.0 / 1_000_000
     assert result.usage["cost_usd"] == pytest.approx(expected)
 
@@ -119,9 +174,11 @@ def test_recursion_limit_is_derived_from_the_iteration_budget():
 
 def test_a_request_can_only_lower_the_policy():
     config = Configuration(policy=RunPolicy(max_iterations=3, max_cost_usd=1.0))
-    lowered = config.with_policy(max_iterations=10, max_cost_usd=0.1, max_total_tokens=100, unknown=5)
+    lowered = config.with_policy(max_iterations=10, max_cost_usd=0.1, max_total_tokens=100)
     assert lowered.policy.max_iterations == 3 and lowered.policy.max_cost_usd == 0.1
     assert lowered.policy.max_total_tokens == 100
+    with pytest.raises(ValueError, match="'unknown' cannot be set per run"):
+        config.with_policy(unknown=5)
 
 
 def test_policy_from_environment():

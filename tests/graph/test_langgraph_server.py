@@ -79,8 +79,33 @@ async def test_context_schema_is_documented_for_studio(dev_server):
     assistant = (await client.assistants.search(graph_id="vetted_rag"))[0]
     schemas = await client.assistants.get_schemas(assistant["assistant_id"])
     context = schemas["context_schema"]["properties"]
-    assert "chat_model" in context and context["top_k"]["description"]
+    assert context["top_k"]["description"] and "policy" in context
+    assert not {"data_dir", "chroma_url", "postgres_url", "redis_url", "tenant", "auth_required", "chat_model"} & set(context)
     assert set(schemas["input_schema"]["properties"]) >= {"question"}
+
+
+@pytest.mark.parametrize("field,value", [("data_dir", "elsewhere"), ("tenant", "other"), ("auth_required", False),
+                                         ("postgres_url", "postgresql://x@127.0.0.1/y")])
+async def test_a_context_cannot_choose_storage_tenant_or_auth(dev_server, tmp_path, field, value):
+    client = get_client(url=dev_server)
+    value = str(tmp_path / value) if field == "data_dir" else value
+    # LangGraph Server drops context keys that are not in the graph's context schema (langgraph_api
+    # `_filter_context_by_schema`), so these never reach the run; called directly, the graph refuses
+    # them (tests/graph/test_context.py).
+    output = await client.runs.wait(None, "vetted_rag", input={"question": "How do I set a cost budget?"},
+                                    context={field: value, "top_k": 2})
+    assert output["status"] == "answered", output["stop_reason"]  # served from the deployment's knowledge base
+    assert len([e for e in output["trace"] if e["node"] == "retrieve"][0]["details"]["passages"]) <= 2
+    assert not any(tmp_path.iterdir())  # nothing written where the caller pointed
+    assert not any(tmp_path.iterdir())  # nothing written where the caller pointed
+
+
+async def test_a_context_cannot_raise_a_limit(dev_server):
+    client = get_client(url=dev_server)
+    output = await client.runs.wait(None, "vetted_rag", input={"question": "How do I set a cost budget?"},
+                                    context={"policy": {"max_iterations": 50, "max_total_tokens": 50}})
+    assert output["status"] == "unverified" and output["stop_reason"].startswith("token budget")
+    assert output["iterations"] <= 3  # the deployment's 3, not the requested 50
 
 
 async def test_bad_input_is_a_run_outcome_not_a_crash(dev_server):

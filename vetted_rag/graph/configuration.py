@@ -1,9 +1,10 @@
-"""One typed configuration for every run: models, retrieval, budgets, storage.
+"""One typed configuration: models, retrieval, budgets, storage — and what a run may change.
 
-`Configuration` is the LangGraph context schema (Studio shows each field with its
-description) and is also read from environment variables (`VETTED_RAG_<FIELD>`,
-policy fields as `VETTED_RAG_<FIELD>` too) and from CLI flags. Nothing else in
-the package holds a threshold, a budget or a model name.
+`Configuration` is the deployment's: read from environment variables (`VETTED_RAG_<FIELD>`,
+policy fields as `VETTED_RAG_<FIELD>` too) and CLI flags when a process starts. `Context` is
+the LangGraph context schema: the few fields one run may choose, applied by
+`Configuration.for_run` (limits only ever lowered). Nothing else in the package holds a
+threshold, a budget or a model name.
 """
 
 from __future__ import annotations
@@ -102,12 +103,12 @@ class RunPolicy:
     )
 
     def __post_init__(self) -> None:
-        if self.max_iterations < 1:
-            raise ValueError("max_iterations must be at least 1")
-        if self.max_rewrites < 0 or self.max_retries < 0:
-            raise ValueError("max_rewrites and max_retries cannot be negative")
-        if self.max_execution_time_s <= 0 or self.llm_timeout_s <= 0:
-            raise ValueError("time limits must be positive")
+        for name, (minimum, exclusive) in {**POLICY_LIMITS, "retry_initial_interval_s": (0, False)}.items():
+            value = getattr(self, name)
+            if value is not None and (value <= minimum if exclusive else value < minimum):
+                raise ValueError(f"{name} must be {'above' if exclusive else 'at least'} {minimum}, not {value!r}")
+        if not 0 < self.loop_similarity <= 1:
+            raise ValueError(f"loop_similarity must be in (0, 1], not {self.loop_similarity!r}")
 
     @property
     def effective_recursion_limit(self) -> int:
@@ -116,25 +117,71 @@ class RunPolicy:
             return self.recursion_limit
         return FIXED_STEPS + STEPS_PER_ATTEMPT * self.max_iterations + 1
 
-    def lowered_to(self, requested: dict[str, Any] | None) -> RunPolicy:
-        """This policy with the requested limits applied where they are stricter; looser ones are ignored."""
+    def lowered_to(self, requested: Mapping[str, Any] | None) -> RunPolicy:
+        """This policy with the requested limits applied where they are stricter; looser ones are
+        ignored. A field that is not a limit, or an invalid value, is refused (ValueError naming it)."""
         if not requested:
             return self
         changes: dict[str, Any] = {}
         for name, value in requested.items():
-            if name not in _POLICY_LIMITS or value is None:
+            if name not in POLICY_LIMITS:
+                raise ValueError(f"policy field {name!r} cannot be set per run "
+                                 f"(per-run limits: {', '.join(sorted(POLICY_LIMITS))})")
+            if value is None:
                 continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"policy field {name!r} must be a number, not {value!r}")
             current = getattr(self, name)
             if current is None or value < current:
                 changes[name] = value
-        return replace(self, **changes)
+        return replace(self, **changes)  # __post_init__ refuses values below each limit's minimum
 
 
-# Fields a request may lower (numeric limits). The rest are behaviour switches.
-_POLICY_LIMITS = {
-    "max_iterations", "max_rewrites", "recursion_limit", "max_execution_time_s", "llm_timeout_s",
-    "max_retries", "max_total_tokens", "max_cost_usd",
+# The limits a run may lower (every numeric field of RunPolicy), with the smallest valid value
+# (exclusive for time limits). The HTTP request schema and CLI flags are generated from this.
+POLICY_LIMITS: dict[str, tuple[float, bool]] = {
+    "max_iterations": (1, False), "max_rewrites": (0, False), "recursion_limit": (1, False),
+    "max_execution_time_s": (0, True), "llm_timeout_s": (0, True), "max_retries": (0, False),
+    "max_total_tokens": (1, False), "max_cost_usd": (0, False),
 }
+
+
+@dataclass(kw_only=True)
+class Context:
+    """What a caller may choose for one run: the LangGraph context schema (Studio shows these).
+
+    Omitted fields keep the deployment's values, and limits can only be lowered. Storage, service
+    URLs, tenant, authentication, models and model files are deployment settings (environment or
+    CLI flags at start): a context that names one is refused, so a caller of LangGraph Server can
+    neither choose where data is written nor raise a limit.
+    """
+
+    top_k: int | None = field(default=None, metadata={"description": "Passages retrieved per query (1-20)."})
+    relevance_threshold: float | None = field(
+        default=None, metadata={"description": "Minimum cosine similarity for a passage to be used (0-1)."}
+    )
+    grading: Literal["combined", "deterministic"] | None = field(
+        default=None, metadata={"description": "'combined' (checks AND LLM graders) or 'deterministic' (checks only)."}
+    )
+    max_answer_tokens: int | None = field(
+        default=None, metadata={"description": "Output token cap per generation; can only be lowered."}
+    )
+    use_cache: bool = field(default=True, metadata={"description": "False: neither read nor write the answer cache."})
+    policy: dict[str, float | int | None] = field(
+        default_factory=dict,
+        metadata={"description": "Stricter run limits, e.g. {\"max_iterations\": 1, \"max_total_tokens\": 2000}."},
+    )
+
+    def __post_init__(self) -> None:
+        if self.top_k is not None and not 1 <= self.top_k <= 20:
+            raise ValueError(f"top_k must be between 1 and 20, not {self.top_k!r}")
+        if self.relevance_threshold is not None and not 0 <= self.relevance_threshold <= 1:
+            raise ValueError(f"relevance_threshold must be between 0 and 1, not {self.relevance_threshold!r}")
+        if self.grading not in (None, "combined", "deterministic"):
+            raise ValueError(f"grading must be 'combined' or 'deterministic', not {self.grading!r}")
+        if self.max_answer_tokens is not None and self.max_answer_tokens < 1:
+            raise ValueError(f"max_answer_tokens must be at least 1, not {self.max_answer_tokens!r}")
+        RunPolicy().lowered_to(self.policy)  # refuses unknown fields and invalid values now, not mid-run
 
 
 @dataclass(kw_only=True)
@@ -275,6 +322,16 @@ class Configuration:
         if self.grading:
             return self.grading
         return "deterministic" if self.grader == "embedded" else "combined"
+
+    def for_run(self, context: Context) -> Configuration:
+        """This deployment configuration with one run's context applied (limits only lowered)."""
+        chosen = {name: getattr(context, name) for name in ("top_k", "relevance_threshold", "grading")
+                  if getattr(context, name) is not None}
+        if context.max_answer_tokens is not None:
+            chosen["max_answer_tokens"] = min(context.max_answer_tokens, self.max_answer_tokens)
+        if not context.use_cache:
+            chosen["cache_enabled"] = False
+        return replace(self, **chosen, policy=self.policy.lowered_to(context.policy))
 
     def with_policy(self, **limits: Any) -> Configuration:
         """A copy whose run policy is lowered to `limits` (never raised)."""

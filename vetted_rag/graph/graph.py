@@ -2,20 +2,22 @@
 → grade_answer → finalize → cache_store, with retry (rewrite → retrieve, or regenerate) until the
 checks pass or a budget is spent.
 
-Model-calling nodes are async so LangGraph's per-attempt `timeout` applies; a transient
-provider error is retried with exponential backoff and jitter (`RetryPolicy`); once retries
-are spent, `provider_failed` routes the run to `finalize` with status `error`.
+Every model call goes through `providers.call_model`, which applies the run's policy per call
+(budget before and after, per-call timeout, retries with backoff) — so a per-run policy really
+applies, which limits frozen into the compiled graph (`RetryPolicy`, node `timeout`) could not.
+A failure that survives its retries, or a budget a call cannot fit, reaches `provider_failed`,
+which ends the run through `finalize`: status `error`, or `unverified` for a budget.
 """
 
 from __future__ import annotations
 
 import time
 
-from langgraph.errors import NodeError, NodeTimeoutError
+from langgraph.errors import NodeError
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import Command, RetryPolicy
+from langgraph.types import Command
 
-from vetted_rag.graph.configuration import Configuration
+from vetted_rag.graph.configuration import Context
 from vetted_rag.graph.state import InputState, OutputState, State
 from vetted_rag.nodes import note
 from vetted_rag.nodes.cache_lookup import cache_lookup
@@ -29,20 +31,24 @@ from vetted_rag.nodes.prepare import prepare
 from vetted_rag.nodes.retrieve import retrieve
 from vetted_rag.nodes.retry import retry
 from vetted_rag.nodes.self_check import self_check
-from vetted_rag.observability import complete, traced
-from vetted_rag.providers import TransientProviderError
+from vetted_rag.observability import complete, limit_event, traced
+from vetted_rag.providers import BudgetExceeded
 
 MODEL_NODES = ("contextualize", "cache_lookup", "generate", "grade_hallucination", "grade_answer", "retry")
 
 
-def is_transient(exc: BaseException) -> bool:
-    return isinstance(exc, (TransientProviderError, NodeTimeoutError, TimeoutError))
-
-
 def provider_failed(state: State, error: NodeError) -> Command:
-    """After retries: end the run cleanly with status `error` and the provider's message."""
-    reason = f"{error.node} failed: {error.error}"
-    update = {"status": "error", "stop_reason": reason, "trace": note("error", reason)}
+    """End the run cleanly: a budget that a model call cannot fit (or crossed) is `unverified`
+    with the counted totals; a provider failure that survived its retries is `error`."""
+    events = list(getattr(error.error, "limit_events", []))
+    if isinstance(error.error, BudgetExceeded):
+        limit_event("budget_stop", error.error.reason, limit=error.error.limit)
+        reason = error.error.reason
+        update = {"status": "unverified", "stop_reason": reason, "usage": error.error.usage,
+                  "trace": events + note("stop", reason, limit=error.error.limit)}
+    else:
+        reason = f"{error.node} failed: {error.error}"
+        update = {"status": "error", "stop_reason": reason, "trace": events + note("error", reason)}
     complete(update, error.node, time.time(), 0.0, state.get("run_id"))
     return Command(update=update, goto="finalize")
 
@@ -86,19 +92,15 @@ def after_retry(state: State) -> str:
 # ---- wiring -----------------------------------------------------------------------------
 
 
-def build_graph(config: Configuration | None = None) -> StateGraph:
-    """The uncompiled graph; node timeouts and retries come from `config.policy`."""
-    policy = (config or Configuration.from_env()).policy
-    retry_policy = RetryPolicy(max_attempts=policy.max_retries + 1, initial_interval=policy.retry_initial_interval_s,
-                               backoff_factor=2.0, max_interval=30.0, jitter=True, retry_on=is_transient)
-    builder = StateGraph(State, context_schema=Configuration, input_schema=InputState, output_schema=OutputState)
+def build_graph() -> StateGraph:
+    """The uncompiled graph. It holds no policy: each run's context carries it."""
+    builder = StateGraph(State, context_schema=Context, input_schema=InputState, output_schema=OutputState)
     nodes = {"prepare": prepare, "contextualize": contextualize, "cache_lookup": cache_lookup, "retrieve": retrieve, "generate": generate,
              "self_check": self_check, "grade_hallucination": grade_hallucination, "grade_answer": grade_answer,
              "retry": retry, "finalize": finalize, "cache_store": cache_store}
     for name, node in nodes.items():
         if name in MODEL_NODES:
-            builder.add_node(name, traced(name, node), retry_policy=retry_policy, timeout=policy.llm_timeout_s,
-                             error_handler=provider_failed)
+            builder.add_node(name, traced(name, node), error_handler=provider_failed)
         else:
             builder.add_node(name, traced(name, node))
     builder.add_edge(START, "prepare")

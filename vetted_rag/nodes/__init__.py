@@ -12,21 +12,24 @@ from langchain_core.messages import BaseMessage
 from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
-from vetted_rag.graph.configuration import Configuration
+from vetted_rag.graph.configuration import Configuration, Context
 from vetted_rag.graph.state import Score, Usage
 from vetted_rag.providers import call_model
 
 GRADER_MAX_TOKENS = 80
 
 
-def configuration(runtime: Runtime[Configuration] | None) -> Configuration:
-    """The run's configuration; LangServe passes no runtime context, so fall back to the environment."""
+def configuration(runtime: Runtime[Context | Configuration] | None) -> Configuration:
+    """The run's configuration. The Python API, CLI and HTTP server pass the full configuration
+    they resolved; Studio / LangGraph Server pass a `Context`, applied over the deployment's
+    configuration from the environment."""
     context = getattr(runtime, "context", None)
     if isinstance(context, Configuration):
         return context
-    if isinstance(context, dict):  # Studio / LangGraph Server: the run's context over the environment
-        return Configuration.from_env(**context)
-    return Configuration.from_env()
+    deployed = Configuration.from_env()
+    if isinstance(context, dict):
+        context = Context(**context)
+    return deployed.for_run(context) if isinstance(context, Context) else deployed
 
 
 def asked(state: dict) -> str:
@@ -38,10 +41,11 @@ def note(decision: str, reason: str = "", **details: Any) -> list[dict[str, Any]
     return [{"decision": decision, "reason": reason, "details": details}]
 
 
-async def llm_verdict(config: Configuration, messages: list[BaseMessage], schema: type[BaseModel]) -> tuple[Score, str, Usage]:
+async def llm_verdict(config: Configuration, messages: list[BaseMessage], schema: type[BaseModel],
+                      run: dict | None = None) -> tuple[Score, str, Usage]:
     """Ask the grader model for a yes/no verdict with a reason; malformed output (after its
     retry) counts as "no"."""
-    reply = await call_model(config.grader, config, messages, schema=schema, max_tokens=GRADER_MAX_TOKENS)
+    reply = await call_model(config.grader, config, messages, schema=schema, max_tokens=GRADER_MAX_TOKENS, run=run)
     if reply.parsed is None:
         return "no", f"grader {reply.error}", reply.usage
     return reply.parsed.binary_score, f"grader: {reply.parsed.reason}", reply.usage

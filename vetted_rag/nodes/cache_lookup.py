@@ -42,7 +42,7 @@ async def cache_lookup(state: State, runtime: Runtime[Configuration]) -> dict:
                     "trace": note("rejected", f"semantic hit for another question: {same.reason}", **info)}
     if hit.kind == "semantic" and config.cache_verify_hits:
         # Under deterministic grading this is word overlap, which cannot tell "list to string" from its reverse.
-        score, why, update["usage"] = await relevance_verdict(config, asked(state), hit.answer, hit.passages)
+        score, why, update["usage"] = await relevance_verdict(config, asked(state), hit.answer, hit.passages, state)
         info |= {"verified": score == "yes", "verification": why}
         if not info["verified"]:
             CACHE_LOOKUPS.labels(result="rejected").inc()

@@ -23,7 +23,7 @@ async def contextualize(state: State, runtime: Runtime[Configuration]) -> dict:
     if not history:
         return {"standalone": question, "trace": note("as asked", "no earlier turns in this thread")}
     reply = await call_model(config.grader, config, contextualize_messages(question, history),
-                             schema=RewrittenQuestion, max_tokens=CONTEXTUALIZE_MAX_TOKENS)
+                             schema=RewrittenQuestion, max_tokens=CONTEXTUALIZE_MAX_TOKENS, run=state)
     standalone = reply.parsed.question.strip() if reply.parsed else ""
     problem = (f"the rewrite failed ({reply.error})" if not standalone
                else screen_question(standalone, config.max_question_chars))

@@ -39,7 +39,7 @@ def _why_unverified(state: State, config: Configuration) -> str:
 async def finalize(state: State, runtime: Runtime[Configuration]) -> dict:
     config = configuration(runtime)
     status = state.get("status")
-    if status not in ("refused", "error", "answered"):
+    if status is None:  # no earlier node decided (a budget stop, refusal or provider error keeps its status)
         status = "answered" if passed_every_check(state) else "unverified"
     stop_reason = "" if status == "answered" else (state.get("stop_reason") or _why_unverified(state, config))
     shown: dict = {"answer": state.get("generation", ""), "passages": state.get("passages", [])}

@@ -18,7 +18,7 @@ async def generate(state: State, runtime: Runtime[Configuration]) -> dict:
     config = configuration(runtime)
     messages = generate_messages(asked(state), state.get("passages", []), state.get("feedback"))
     reply = await call_model(config.chat_model, config, messages, max_tokens=config.max_answer_tokens,
-                             stop=GENERATE_STOP)
+                             stop=GENERATE_STOP, run=state)
     # A reply of "Yes, ..." to a question that is not yes/no (seen from the embedded model): the
     # words after it are the answer.
     text = reply.text.strip() if expected_type(asked(state)) == "yes/no" else strip_leading_reply(reply.text.strip())

@@ -19,13 +19,13 @@ from vetted_rag.prompts import answer_messages
 
 
 async def relevance_verdict(config: Configuration, question: str, answer: str,
-                            passages: list[dict]) -> tuple[Score, str, Usage]:
+                            passages: list[dict], run: dict | None = None) -> tuple[Score, str, Usage]:
     """Does `answer` answer `question`? The answer check always; with grading 'combined' the
     LLM grader must agree. Also verifies semantic cache hits."""
     verdict = check_relevance(question, answer, passages)
     if not verdict.ok or config.grading_rule == "deterministic":
         return ("yes" if verdict.ok else "no"), f"answer check: {verdict.reason}", {}
-    return await llm_verdict(config, answer_messages(question, answer), GradeAnswer)
+    return await llm_verdict(config, answer_messages(question, answer), GradeAnswer, run)
 
 
 async def grade_answer(state: State, runtime: Runtime[Configuration]) -> dict:
@@ -40,7 +40,8 @@ async def grade_answer(state: State, runtime: Runtime[Configuration]) -> dict:
         if comparative_choice(asked(state)):  # no regeneration or rewrite changes that
             update |= {"retry_action": "stop", "stop_reason": grade["reason"]}
     else:
-        score, reason, update["usage"] = await relevance_verdict(config, asked(state), answer, state.get("passages", []))
+        score, reason, update["usage"] = await relevance_verdict(config, asked(state), answer, state.get("passages", []),
+                                                                 state)
         grade = Grade(grader="answer", binary_score=score, reason=reason)
     GRADES.labels(grader="answer", score=grade["binary_score"]).inc()
     return update | {"answer_grade": grade, "grades": state.get("grades", []) + [grade],

@@ -32,7 +32,7 @@ async def grade_hallucination(state: State, runtime: Runtime[Configuration]) -> 
         grade = Grade(grader="hallucination", binary_score="yes", reason=f"support check: {report.reason}")
     else:
         score, reason, update["usage"] = await llm_verdict(config, hallucination_messages(answer, passages),
-                                                           GradeHallucination)
+                                                           GradeHallucination, state)
         grade = Grade(grader="hallucination", binary_score=score, reason=reason)
     GRADES.labels(grader="hallucination", score=grade["binary_score"]).inc()
     if grade["binary_score"] == "yes" and not is_abstention(answer):

@@ -43,7 +43,7 @@ async def retry(state: State, runtime: Runtime[Configuration]) -> dict:
         return {"retry_action": "regenerate", "feedback": reason,
                 "trace": note("regenerate", f"{failed} check failed: {reason}")}
     reply = await call_model(config.grader, config, rewrite_messages(asked(state), reason),
-                             schema=RewrittenQuestion, max_tokens=60)
+                             schema=RewrittenQuestion, max_tokens=60, run=state)
     query = reply.parsed.question.strip() if reply.parsed else ""
     update = {"usage": reply.usage, "rewrites": state.get("rewrites", 0) + 1}
     earlier = state.get("queries", [])

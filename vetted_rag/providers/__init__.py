@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -19,12 +21,14 @@ import httpx
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from pydantic import BaseModel
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from vetted_rag.graph.budgets import usage_of
-from vetted_rag.graph.configuration import Configuration
+from vetted_rag.graph.configuration import Configuration, RunPolicy
 from vetted_rag.graph.state import Usage, add_usage
+from vetted_rag.observability import limit_event
 from vetted_rag.providers.local_gguf import LocalGGUFChatModel, LocalModelError
 from vetted_rag.providers.packaged import PackagedModelMissing, packaged_gguf
+from vetted_rag.providers.pricing import price_of, usage_of
 
 _REGISTERED: dict[str, BaseChatModel] = {}
 
@@ -38,6 +42,19 @@ class ProviderError(RuntimeError):
 
 class TransientProviderError(RuntimeError):
     """A provider failure worth retrying: timeout, rate limit, server error, connection loss."""
+
+    def __init__(self, message: str, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds the provider asked for (429 Retry-After)
+
+
+class BudgetExceeded(RuntimeError):
+    """The run's budget (tokens, cost, wall clock) cannot cover a model call, or a call crossed it.
+    `usage` is what the crossing call consumed, so the run's totals stay counted."""
+
+    def __init__(self, reason: str, limit: str, usage: Usage | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.limit, self.usage = reason, limit, usage or {}
 
 
 def register_chat_model(name: str, model: BaseChatModel) -> None:
@@ -111,16 +128,67 @@ def _truncated(message: Any, max_tokens: int | None) -> bool:
     return bool(max_tokens) and out >= max_tokens
 
 
+def _retry_after(exc: BaseException) -> float:
+    """Seconds a rate-limited provider asked us to wait (`Retry-After`), 0 when it did not say."""
+    headers = getattr(exc, "headers", None) or getattr(getattr(exc, "response", None), "headers", None) or {}
+    try:
+        return max(0.0, float(headers.get("retry-after") or headers.get("Retry-After") or 0))
+    except (TypeError, ValueError, AttributeError):
+        return 0.0
+
+
 def _classify(exc: BaseException) -> BaseException:
-    """Map provider exceptions onto transient (retried by the graph) or permanent."""
-    if isinstance(exc, (TransientProviderError, ProviderError, LocalModelError)):
+    """Map provider exceptions onto transient (retried) or permanent."""
+    if isinstance(exc, (TransientProviderError, ProviderError, LocalModelError, BudgetExceeded)):
         return exc
     status = getattr(exc, "status_code", None) or getattr(getattr(exc, "response", None), "status_code", None)
     if isinstance(exc, (TimeoutError, ConnectionError, httpx.TimeoutException, httpx.NetworkError)) or (
         isinstance(status, int) and (status == 429 or status >= 500)
     ):
-        return TransientProviderError(f"{type(exc).__name__}: {exc}")
+        return TransientProviderError(f"{type(exc).__name__}: {exc}", retry_after=_retry_after(exc))
     return ProviderError(f"{type(exc).__name__}: {exc}")
+
+
+def estimate_tokens(messages: list[BaseMessage]) -> int:
+    """A prompt-token estimate for the pre-call budget check. BPE tokenizers average about 4
+    characters per English token; dividing by 5 errs low on purpose, so a call that could fit
+    is not refused — the usage the provider reports is checked after the call."""
+    return sum(len(str(m.content)) for m in messages) // 5
+
+
+def _check_before(policy: RunPolicy, spent: Usage, prompt_tokens: int, price_in: float,
+                  deadline: float | None) -> None:
+    if deadline is not None and time.time() >= deadline:
+        raise BudgetExceeded(f"wall-clock limit of {policy.max_execution_time_s:g}s reached", "time")
+    used = spent.get("total_tokens", 0)
+    if policy.max_total_tokens is not None and used + prompt_tokens > policy.max_total_tokens:
+        raise BudgetExceeded(f"token budget: the next model call needs about {prompt_tokens} tokens, "
+                             f"{max(0, policy.max_total_tokens - used)} of {policy.max_total_tokens} remain", "tokens")
+    cost = spent.get("cost_usd", 0.0)
+    if policy.max_cost_usd is not None and cost + prompt_tokens * price_in / 1_000_000 > policy.max_cost_usd:
+        raise BudgetExceeded(f"cost budget: the next model call costs about ${prompt_tokens * price_in / 1e6:.6f}, "
+                             f"${max(0.0, policy.max_cost_usd - cost):.6f} of ${policy.max_cost_usd:g} remain", "cost")
+
+
+def _check_after(policy: RunPolicy, spent: Usage, usage: Usage) -> None:
+    total = add_usage(spent, usage)
+    if policy.max_total_tokens is not None and total.get("total_tokens", 0) > policy.max_total_tokens:
+        raise BudgetExceeded(f"token budget spent: {total['total_tokens']} of {policy.max_total_tokens} tokens",
+                             "tokens", usage)
+    if policy.max_cost_usd is not None and total.get("cost_usd", 0.0) > policy.max_cost_usd:
+        raise BudgetExceeded(f"cost budget spent: ${total['cost_usd']:.6f} of ${policy.max_cost_usd:g}", "cost", usage)
+
+
+def _wait(policy: RunPolicy, deadline: float | None) -> Callable[[RetryCallState], float]:
+    """Exponential backoff with jitter, at least what a 429's Retry-After asks, never past the deadline."""
+    backoff = wait_exponential_jitter(initial=policy.retry_initial_interval_s, max=30.0)
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        seconds = max(backoff(state), getattr(exc, "retry_after", 0.0))
+        return seconds if deadline is None else max(0.0, min(seconds, deadline - time.time()))
+
+    return wait
 
 
 async def call_model(
@@ -130,10 +198,20 @@ async def call_model(
     schema: type[BaseModel] | None = None,
     max_tokens: int | None = None,
     stop: list[str] | None = None,
+    run: Mapping[str, Any] | None = None,
 ) -> ModelReply:
-    """One model call with token/cost accounting. Provider failures are raised classified
-    (the node's RetryPolicy retries transient ones); malformed structured output is asked
-    for again, then returned with `parsed=None` so the caller can count it as a failed grade."""
+    """One logical model call under the run's policy — the only place a model is called.
+
+    Before it: the wall clock and the remaining token/cost budget must cover the prompt
+    (`run` is the run's state: its `usage` and `deadline`). During it: each attempt has the
+    per-call timeout (`llm_timeout_s`, capped at the run's deadline); transient failures are
+    retried `max_retries` times with backoff and jitter, honouring `Retry-After`. After it:
+    usage that crossed a budget raises `BudgetExceeded` carrying that usage. Each timeout and
+    retry is a trace event and a metric. Malformed structured output is asked for again, then
+    returned with `parsed=None` so the caller can count it as a failed grade."""
+    policy, run = config.policy, run or {}
+    spent: Usage = run.get("usage") or {}
+    deadline = run.get("deadline")
     try:
         model = await asyncio.to_thread(load_chat_model, name, config)  # may locate or load a model file
     except ProviderError:
@@ -141,23 +219,50 @@ async def call_model(
     except (ImportError, ValueError, LocalModelError, PackagedModelMissing) as exc:
         raise ProviderError(f"chat model {name!r} is not available: {exc}") from exc
     label = model_label(model, name)
-    total: Usage = {}
+    _check_before(policy, spent, estimate_tokens(messages), price_of(label, config.prices_per_million)[0], deadline)
     extra = {k: v for k, v in {"max_tokens": max_tokens, "stop": stop}.items() if v}
-    attempts = STRUCTURED_ATTEMPTS if schema else 1
-    error = None
-    for _ in range(attempts):
+    if schema is None:
+        runnable = model.bind(**extra) if extra else model
+    else:
+        runnable = model.with_structured_output(schema, include_raw=True, **structured_method(model))
+
+    async def attempt() -> Any:
+        timeout = policy.llm_timeout_s if deadline is None else min(policy.llm_timeout_s, deadline - time.time())
+        if timeout <= 0:
+            raise BudgetExceeded(f"wall-clock limit of {policy.max_execution_time_s:g}s reached", "time")
         try:
-            if schema is None:
-                message = await model.bind(**extra).ainvoke(messages) if extra else await model.ainvoke(messages)
-                usage = usage_of(message, label, config)
-                return ModelReply(str(message.content), None, add_usage(total, usage),
-                                  truncated=_truncated(message, max_tokens))
-            runnable = model.with_structured_output(schema, include_raw=True, **structured_method(model))
-            out = await runnable.ainvoke(messages)
+            async with asyncio.timeout(timeout):
+                return await runnable.ainvoke(messages)
+        except TimeoutError as exc:
+            if deadline is not None and time.time() >= deadline - 0.01:
+                raise BudgetExceeded(f"wall-clock limit of {policy.max_execution_time_s:g}s reached", "time") from exc
+            limit_event("timeout", f"model call timed out after {timeout:g}s", model=label)
+            raise TransientProviderError(f"model call timed out after {timeout:g}s") from exc
         except Exception as exc:  # noqa: BLE001 - re-raised classified
-            raise _classify(exc) from exc
-        total = add_usage(total, usage_of(out["raw"], label, config))
+            failure = _classify(exc)
+            if not isinstance(failure, BudgetExceeded):
+                limit_event("provider_error", str(failure), model=label,
+                            transient=isinstance(failure, TransientProviderError))
+            raise failure from exc
+
+    def before_sleep(state: RetryCallState) -> None:
+        limit_event("retry", f"attempt {state.attempt_number} failed, retrying in {state.next_action.sleep:.2f}s: "
+                    f"{state.outcome.exception()}", model=label, attempt=state.attempt_number)
+
+    retrying = AsyncRetrying(stop=stop_after_attempt(policy.max_retries + 1), wait=_wait(policy, deadline),
+                             retry=retry_if_exception_type(TransientProviderError), before_sleep=before_sleep,
+                             reraise=True)
+    total: Usage = {}
+    error = None
+    for _ in range(STRUCTURED_ATTEMPTS if schema else 1):
+        out = await retrying(attempt)
+        raw = out if schema is None else out["raw"]
+        usage = usage_of(raw, label, config.prices_per_million)
+        total = add_usage(total, usage)
+        _check_after(policy, spent, total)
+        if schema is None:
+            return ModelReply(str(raw.content), None, total, truncated=_truncated(raw, max_tokens))
         if out["parsed"] is not None:
-            return ModelReply(str(out["raw"].content), out["parsed"], total)
+            return ModelReply(str(raw.content), out["parsed"], total)
         error = str(out["parsing_error"])
-    return ModelReply("", None, total, error=f"malformed output after {attempts} tries: {error}")
+    return ModelReply("", None, total, error=f"malformed output after {STRUCTURED_ATTEMPTS} tries: {error}")

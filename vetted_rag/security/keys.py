@@ -48,6 +48,12 @@ class KeyStore:
         """A new key and its secret; the secret is shown once and only its digest is stored."""
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        if not name.strip():
+            raise ValueError("a key needs a name (who or what uses it)")
+        if requests_per_minute < 1 or tokens_per_minute < 1:
+            raise ValueError("requests_per_minute and tokens_per_minute must be at least 1")
+        if not tenant.strip():
+            raise ValueError("a key needs a tenant")
         key_id = secrets.token_hex(6)
         secret = f"vr_{key_id}_{secrets.token_urlsafe(32)}"
         with self._lock, self._db:
