@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from langchain_cohere import ChatCohere
 from pydantic import BaseModel
 
 from tests.conftest import YES
@@ -18,7 +19,7 @@ class Verdict(BaseModel):
 def test_cohere_constructs_offline_with_function_calling(monkeypatch):
     monkeypatch.setenv("COHERE_API_KEY", "dummy-key-for-construction")
     model = load_chat_model("cohere:command-r-08-2024", Configuration())
-    assert type(model).__name__ == "ChatCohere" and model.model == "command-r-08-2024"
+    assert isinstance(model, ChatCohere) and model.model == "command-r-08-2024"
     assert structured_method(model) == {"method": "function_calling"}
     model.with_structured_output(Verdict, include_raw=True, **structured_method(model))  # builds offline
 

@@ -200,6 +200,12 @@ class Configuration:
     grader_model: str | None = field(
         default=None, metadata={"description": "Model for graders and rewrites; defaults to chat_model."}
     )
+    model_base_url: str | None = field(
+        default=None,
+        metadata={"description": "Base URL of the provider's API for 'provider:model' names: an OpenAI-compatible "
+                                 "server (llama.cpp, Ollama, vLLM: 'openai:<model>' with http://host:port/v1) or a "
+                                 "Cohere-compatible endpoint."},
+    )
     gguf_path: str | None = field(
         default=None,
         metadata={"description": "GGUF file for the embedded model; defaults to the packaged Qwen2.5-Coder-1.5B-Instruct."},

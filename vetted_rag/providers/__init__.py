@@ -65,11 +65,13 @@ def register_chat_model(name: str, model: BaseChatModel) -> None:
 def load_chat_model(name: str, config: Configuration) -> BaseChatModel:
     if name in _REGISTERED:
         return _REGISTERED[name]
-    return _build(name, config.gguf_path, config.max_answer_tokens, config.temperature, config.threads)
+    return _build(name, config.gguf_path, config.max_answer_tokens, config.temperature, config.threads,
+                  config.model_base_url)
 
 
 @lru_cache(maxsize=8)
-def _build(name: str, gguf_path: str | None, max_tokens: int, temperature: float, threads: int | None) -> BaseChatModel:
+def _build(name: str, gguf_path: str | None, max_tokens: int, temperature: float, threads: int | None,
+           base_url: str | None) -> BaseChatModel:
     if name == "heuristic":
         from vetted_rag.providers.scripted import heuristic_model
 
@@ -81,17 +83,20 @@ def _build(name: str, gguf_path: str | None, max_tokens: int, temperature: float
     if not sep or not model:
         raise ProviderError(f"chat model {name!r} must be 'embedded', 'heuristic' or 'provider:model'")
     if provider == "cohere":
-        from langchain_cohere import ChatCohere
+        from vetted_rag.providers.cohere import cohere_chat_model
 
         key = os.environ.get("COHERE_API_KEY") or os.environ.get("CO_API_KEY")
         if not key:
             raise ProviderError(f"chat model {name!r} needs a Cohere API key: set COHERE_API_KEY")
-        # An explicit model= keeps the constructor offline; retries are the graph's job.
-        return ChatCohere(model=model, cohere_api_key=key, temperature=temperature, max_tokens=max_tokens,
-                          max_retries=0)
+        return cohere_chat_model(model, key, temperature, max_tokens, base_url)
     from langchain.chat_models import init_chat_model
 
-    return init_chat_model(name, temperature=temperature, max_tokens=max_tokens, max_retries=0)
+    options: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, "max_retries": 0}
+    if base_url:
+        options["base_url"] = base_url
+        if provider == "openai" and not os.environ.get("OPENAI_API_KEY"):
+            options["api_key"] = "unused"  # local OpenAI-compatible servers (llama.cpp, Ollama, vLLM) take no key
+    return init_chat_model(name, **options)
 
 
 def model_label(model: BaseChatModel, name: str) -> str:
@@ -100,7 +105,7 @@ def model_label(model: BaseChatModel, name: str) -> str:
 
 def structured_method(model: BaseChatModel) -> dict[str, Any]:
     # json_schema mode is documented for command-a-03-2025 onwards; command-r needs tools.
-    if model.__class__.__name__ == "ChatCohere" and "command-r" in str(getattr(model, "model", "")):
+    if model._llm_type.startswith("cohere") and "command-r" in str(getattr(model, "model", "")):
         return {"method": "function_calling"}
     return {}
 
