@@ -71,7 +71,9 @@ class CohereStandIn:
         self.api_key = api_key
         self.script: list[Reply] = []
         self.requests: list[dict[str, Any]] = []
+        self.replies: list[Reply] = []  # what each request was answered with
         self.violations: list[str] = []
+        self.url = ""  # set by whoever serves `app`
         self.app = Starlette(routes=[Route("/v2/chat", self.chat, methods=["POST"])])
 
     def check(self, request: Request, body: Any) -> list[str]:
@@ -122,8 +124,10 @@ class CohereStandIn:
         problems = self.check(request, body)
         if problems:
             self.violations += problems
+            self.replies.append(Reply(status=400, message="; ".join(problems)))
             return JSONResponse({"id": uuid.uuid4().hex, "message": "; ".join(problems)}, status_code=400)
         reply = self.script[min(len(self.requests) - 1, len(self.script) - 1)]
+        self.replies.append(reply)
         if reply.delay_s:
             await asyncio.sleep(reply.delay_s)
         if reply.status != 200:

@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from tests.conftest import YES
 from vetted_rag import Agent, Configuration
-from vetted_rag.providers import load_chat_model, structured_method
+from vetted_rag.providers import load_chat_model
 from vetted_rag.providers.local_gguf import LocalGGUFChatModel
 
 
@@ -20,8 +20,7 @@ def test_cohere_constructs_offline_with_function_calling(monkeypatch):
     monkeypatch.setenv("COHERE_API_KEY", "dummy-key-for-construction")
     model = load_chat_model("cohere:command-r-08-2024", Configuration())
     assert isinstance(model, ChatCohere) and model.model == "command-r-08-2024"
-    assert structured_method(model) == {"method": "function_calling"}
-    model.with_structured_output(Verdict, include_raw=True, **structured_method(model))  # builds offline
+    model.with_structured_output(Verdict, include_raw=True)  # builds offline
 
 
 def test_embedded_model_by_name():

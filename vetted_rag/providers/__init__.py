@@ -10,6 +10,7 @@ see only a string).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -29,6 +30,7 @@ from vetted_rag.observability import limit_event
 from vetted_rag.providers.local_gguf import LocalGGUFChatModel, LocalModelError
 from vetted_rag.providers.packaged import PackagedModelMissing, packaged_gguf
 from vetted_rag.providers.pricing import price_of, usage_of
+from vetted_rag.providers.structured import MalformedOutput
 
 _REGISTERED: dict[str, BaseChatModel] = {}
 
@@ -103,13 +105,6 @@ def model_label(model: BaseChatModel, name: str) -> str:
     return str(getattr(model, "model_name", None) or getattr(model, "model", None) or name)
 
 
-def structured_method(model: BaseChatModel) -> dict[str, Any]:
-    # json_schema mode is documented for command-a-03-2025 onwards; command-r needs tools.
-    if model._llm_type.startswith("cohere") and "command-r" in str(getattr(model, "model", "")):
-        return {"method": "function_calling"}
-    return {}
-
-
 @dataclass
 class ModelReply:
     """What a node gets back from one logical model call (after malformed-output retries)."""
@@ -150,8 +145,18 @@ def _classify(exc: BaseException) -> BaseException:
     if isinstance(exc, (TimeoutError, ConnectionError, httpx.TimeoutException, httpx.NetworkError)) or (
         isinstance(status, int) and (status == 429 or status >= 500)
     ):
-        return TransientProviderError(f"{type(exc).__name__}: {exc}", retry_after=_retry_after(exc))
-    return ProviderError(f"{type(exc).__name__}: {exc}")
+        return TransientProviderError(_describe(exc, status), retry_after=_retry_after(exc))
+    return ProviderError(_describe(exc, status))
+
+
+def _describe(exc: BaseException, status: Any) -> str:
+    """One line: the exception's name, the HTTP status and the provider's own message when it sent one
+    (the Cohere SDK's str() is a dump of headers and body)."""
+    body = getattr(exc, "body", None)
+    message = body.get("message") if isinstance(body, dict) else None
+    if isinstance(status, int) and message:
+        return f"{type(exc).__name__} (HTTP {status}): {message}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def estimate_tokens(messages: list[BaseMessage]) -> int:
@@ -229,7 +234,7 @@ async def call_model(
     if schema is None:
         runnable = model.bind(**extra) if extra else model
     else:
-        runnable = model.with_structured_output(schema, include_raw=True, **structured_method(model))
+        runnable = model.with_structured_output(schema, include_raw=True)
 
     async def attempt() -> Any:
         timeout = policy.llm_timeout_s if deadline is None else min(policy.llm_timeout_s, deadline - time.time())
@@ -238,6 +243,10 @@ async def call_model(
         try:
             async with asyncio.timeout(timeout):
                 return await runnable.ainvoke(messages)
+        except json.JSONDecodeError as exc:
+            # A provider SDK that decodes the reply itself (langchain-cohere's tool-call arguments)
+            # raises this on a malformed reply: the model's output is bad, the provider is fine.
+            raise MalformedOutput(f"undecodable reply: {exc}") from exc
         except TimeoutError as exc:
             if deadline is not None and time.time() >= deadline - 0.01:
                 raise BudgetExceeded(f"wall-clock limit of {policy.max_execution_time_s:g}s reached", "time") from exc
@@ -260,7 +269,13 @@ async def call_model(
     total: Usage = {}
     error = None
     for _ in range(STRUCTURED_ATTEMPTS if schema else 1):
-        out = await retrying(attempt)
+        try:
+            out = await retrying(attempt)
+        except MalformedOutput as exc:
+            if schema is None:
+                raise ProviderError(str(exc)) from exc
+            error = str(exc)
+            continue
         raw = out if schema is None else out["raw"]
         usage = usage_of(raw, label, config.prices_per_million)
         total = add_usage(total, usage)

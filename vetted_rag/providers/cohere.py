@@ -5,6 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_cohere import ChatCohere
+from langchain_core.language_models import LanguageModelInput
+from langchain_core.runnables import Runnable
+from pydantic import BaseModel
+
+from vetted_rag.providers.structured import structured_runnable
 
 
 class ChatCohereWithoutSdkRetries(ChatCohere):
@@ -19,6 +24,18 @@ class ChatCohereWithoutSdkRetries(ChatCohere):
     @property
     def _default_params(self) -> dict[str, Any]:
         return {**super()._default_params, "request_options": {"max_retries": 0}}
+
+    def with_structured_output(self, schema: Any, *, include_raw: bool = False,
+                               **kwargs: Any) -> Runnable[LanguageModelInput, Any]:
+        """The schema as a tool; its call's arguments parsed by the shared parser.
+
+        langchain-cohere 0.6 forwards `include_raw` to the API as a request field, and its
+        json_schema mode sends `response_format.schema`, which the v2 reference does not have
+        (`json_schema`); both caught by the v2 stand-in.
+        """
+        if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
+            raise NotImplementedError("structured output from Cohere takes Pydantic schemas here")
+        return structured_runnable(self.bind_tools([schema]), schema, include_raw)
 
 
 def cohere_chat_model(model: str, api_key: str, temperature: float, max_tokens: int,

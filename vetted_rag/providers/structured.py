@@ -1,6 +1,7 @@
-"""Structured output for models that emit JSON text (the embedded model and the scripted test model).
+"""Structured output parsed from a model's reply: a tool call's arguments (Cohere) or a JSON
+object in the text (the embedded model, the scripted test model).
 
-One parse path for both, so tests of malformed output exercise the production parser.
+One parse path for all of them, so tests of malformed output exercise the production parser.
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ class MalformedOutput(ValueError):
 
 
 def parse_into(schema: type[BaseModel], message: AIMessage) -> BaseModel:
+    if message.invalid_tool_calls:
+        bad = message.invalid_tool_calls[0]
+        raise MalformedOutput(f"malformed tool call {bad.get('name')!r}: {str(bad.get('args'))[:120]!r}")
+    if message.tool_calls:
+        try:
+            return schema.model_validate(message.tool_calls[0]["args"])
+        except ValidationError as exc:
+            raise MalformedOutput(f"tool call does not match {schema.__name__}: {exc.errors()[0]['msg']}") from exc
     text = message.content if isinstance(message.content, str) else json.dumps(message.content)
     found = _JSON_OBJECT.search(text)
     if not found:
