@@ -218,6 +218,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_model_server(args: argparse.Namespace) -> int:
+    from vetted_rag.providers.model_server import serve_model
+
+    serve_model(args.port, args.gguf, args.threads, parallel=args.parallel)
+    return 0
+
+
 def cmd_graph(args: argparse.Namespace) -> int:
     from vetted_rag.graph.graph import diagram, graph
 
@@ -310,6 +317,14 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("action", choices=["verify"])
     _common(audit)
     audit.set_defaults(func=cmd_audit)
+
+    model_server = sub.add_parser("model-server", help="serve the embedded model (or --gguf) over llama.cpp's "
+                                  "OpenAI-compatible HTTP API on 127.0.0.1")
+    model_server.add_argument("--port", type=at_least(1), default=8081)
+    model_server.add_argument("--gguf", help="GGUF file (default: the packaged Qwen2.5-Coder-1.5B-Instruct)")
+    model_server.add_argument("--threads", type=at_least(1), help="llama.cpp threads (default: idle cores)")
+    model_server.add_argument("--parallel", type=at_least(1), default=1, help="concurrent sequences (slots)")
+    model_server.set_defaults(func=cmd_model_server, debug=False)
 
     graph = sub.add_parser("graph", help="print the graph as a Mermaid diagram")
     graph.set_defaults(func=cmd_graph, debug=False)

@@ -4,22 +4,26 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+# A bound on free text that a schema-constrained server (llama.cpp's JSON-schema grammar) enforces while
+# generating: without it the 1.5B model's reasons ran past the token cap and the reply was unparsable.
+REASON_CHARS = 300
+
 
 class GradeHallucination(BaseModel):
     """Whether every claim of the answer is supported by the passages."""
 
     binary_score: Literal["yes", "no"] = Field(description="'yes' if the answer is grounded in the passages")
-    reason: str = Field(description="One short sentence explaining the verdict")
+    reason: str = Field(max_length=REASON_CHARS, description="One short sentence explaining the verdict")
 
 
 class GradeAnswer(BaseModel):
     """Whether the answer addresses the question."""
 
     binary_score: Literal["yes", "no"] = Field(description="'yes' if the answer addresses the question")
-    reason: str = Field(description="One short sentence explaining the verdict")
+    reason: str = Field(max_length=REASON_CHARS, description="One short sentence explaining the verdict")
 
 
 class RewrittenQuestion(BaseModel):
     """A question rewritten for better retrieval."""
 
-    question: str = Field(description="The rewritten question")
+    question: str = Field(max_length=REASON_CHARS, description="The rewritten question")

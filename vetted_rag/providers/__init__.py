@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -142,11 +143,24 @@ def _classify(exc: BaseException) -> BaseException:
     if isinstance(exc, (TransientProviderError, ProviderError, LocalModelError, BudgetExceeded)):
         return exc
     status = getattr(exc, "status_code", None) or getattr(getattr(exc, "response", None), "status_code", None)
-    if isinstance(exc, (TimeoutError, ConnectionError, httpx.TimeoutException, httpx.NetworkError)) or (
-        isinstance(status, int) and (status == 429 or status >= 500)
-    ):
+    if _network_failure(exc) or (isinstance(status, int) and (status == 429 or status >= 500)):
         return TransientProviderError(_describe(exc, status), retry_after=_retry_after(exc))
     return ProviderError(_describe(exc, status))
+
+
+def _network_failure(exc: BaseException | None) -> bool:
+    """A timeout or lost connection, also when an SDK wraps it (the OpenAI SDK's APIConnectionError,
+    which covers its timeouts, wraps its own httpx fork's errors)."""
+    openai = sys.modules.get("openai")
+    if openai is not None and isinstance(exc, openai.APIConnectionError):
+        return True
+    for _ in range(8):
+        if exc is None:
+            return False
+        if isinstance(exc, (TimeoutError, ConnectionError, httpx.TimeoutException, httpx.NetworkError)):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _describe(exc: BaseException, status: Any) -> str:
@@ -157,6 +171,14 @@ def _describe(exc: BaseException, status: Any) -> str:
     if isinstance(status, int) and message:
         return f"{type(exc).__name__} (HTTP {status}): {message}"
     return f"{type(exc).__name__}: {exc}"
+
+
+def _undecodable(exc: BaseException) -> bool:
+    """Provider SDKs that decode the reply themselves (langchain-cohere's tool-call arguments, the
+    OpenAI SDK's structured parse) raise these on a malformed or cut-off reply: the model's output
+    is bad, the provider is fine."""
+    openai = sys.modules.get("openai")  # only loaded when an OpenAI-compatible model is in use
+    return isinstance(exc, json.JSONDecodeError) or bool(openai and isinstance(exc, openai.LengthFinishReasonError))
 
 
 def estimate_tokens(messages: list[BaseMessage]) -> int:
@@ -243,16 +265,14 @@ async def call_model(
         try:
             async with asyncio.timeout(timeout):
                 return await runnable.ainvoke(messages)
-        except json.JSONDecodeError as exc:
-            # A provider SDK that decodes the reply itself (langchain-cohere's tool-call arguments)
-            # raises this on a malformed reply: the model's output is bad, the provider is fine.
-            raise MalformedOutput(f"undecodable reply: {exc}") from exc
         except TimeoutError as exc:
             if deadline is not None and time.time() >= deadline - 0.01:
                 raise BudgetExceeded(f"wall-clock limit of {policy.max_execution_time_s:g}s reached", "time") from exc
             limit_event("timeout", f"model call timed out after {timeout:g}s", model=label)
             raise TransientProviderError(f"model call timed out after {timeout:g}s") from exc
         except Exception as exc:  # noqa: BLE001 - re-raised classified
+            if _undecodable(exc):
+                raise MalformedOutput(f"undecodable reply: {type(exc).__name__}: {str(exc)[:160]}") from exc
             failure = _classify(exc)
             if not isinstance(failure, BudgetExceeded):
                 limit_event("provider_error", str(failure), model=label,

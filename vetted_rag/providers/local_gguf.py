@@ -69,21 +69,30 @@ def _auto_threads_once(model_path: str) -> int:
     return auto_threads()
 
 
-@lru_cache(maxsize=2)
-def _server(path: str, n_ctx: int, threads: int) -> Any:
+def start_server(path: str, n_ctx: int, threads: int, port: int | None = None, parallel: int = 1) -> Any:
+    """A llama.cpp server (xllamacpp) on the GGUF file: its HTTP listener is on 127.0.0.1 only
+    (`port` chooses it; unset, an ephemeral one), and requests can also be passed in-process."""
     import xllamacpp
 
     if not Path(path).is_file():
         raise LocalModelError(f"GGUF file not found: {path}")
     params = xllamacpp.CommonParams()
     params.model.path = path
-    params.n_ctx = n_ctx
+    params.n_ctx = n_ctx * parallel  # llama.cpp splits the context between its slots
+    params.n_parallel = parallel
     params.n_batch = 512  # llama.cpp's small-batch default was measured 1.6x slower
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
     params.verbosity = -1
     params.warmup = False
+    if port is not None:
+        params.port = port
     return xllamacpp.Server(params)
+
+
+@lru_cache(maxsize=2)
+def _server(path: str, n_ctx: int, threads: int) -> Any:
+    return start_server(path, n_ctx, threads)
 
 
 class LocalGGUFChatModel(BaseChatModel):
