@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vetted_rag.embeddings import load_embeddings
 from vetted_rag.equivalence import same_question
+from vetted_rag.knowledge.embeddings import load_embeddings
 from vetted_rag.relevance import check_relevance
 
 HERE = Path(__file__).parent

@@ -9,13 +9,13 @@ import json
 import sys
 from pathlib import Path
 
-from vetted_rag.evaluation import _halueval_rows
+from vetted_rag.evaluation.datasets import halueval_rows
 
 
 def main() -> None:
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
-    rows = _halueval_rows()
+    rows = halueval_rows()
     for name, part in (("rows0-5999", rows[:6000]), ("rows6000-8999", rows[6000:9000])):
         (out / f"halueval-{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in part))
         print(out / f"halueval-{name}.jsonl", len(part))

@@ -14,7 +14,7 @@ from pathlib import Path
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from vetted_rag import Configuration
-from vetted_rag.evaluation import _halueval_rows
+from vetted_rag.evaluation.datasets import halueval_rows
 from vetted_rag.grounding import check_support
 from vetted_rag.providers import load_chat_model
 
@@ -23,7 +23,7 @@ REWRITE = "Rewrite the given answer to the question as one complete, natural sen
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 60
-    rows = _halueval_rows()
+    rows = halueval_rows()
     model = load_chat_model("embedded", Configuration())
     kept = caught = 0
     for i in random.Random(7).sample(range(3000), n):

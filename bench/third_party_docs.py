@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from vetted_rag import Agent, Configuration
-from vetted_rag.knowledge_base import open_knowledge_base
+from vetted_rag.knowledge.store import open_knowledge_base
 
 
 def main() -> None:

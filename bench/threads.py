@@ -17,7 +17,7 @@ HERE = Path(__file__).parent
 ONE_GENERATION = """
 import sys, time
 from vetted_rag import Configuration
-from vetted_rag.knowledge_base import open_knowledge_base
+from vetted_rag.knowledge.store import open_knowledge_base
 from vetted_rag.prompts import GENERATE_STOP, generate_messages
 from vetted_rag.providers.local_gguf import LocalGGUFChatModel
 from vetted_rag.providers.packaged import packaged_gguf

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from vetted_rag import Agent, Configuration
-from vetted_rag.knowledge_base import open_knowledge_base
+from vetted_rag.knowledge.store import open_knowledge_base
 from vetted_rag.providers import register_chat_model
 from vetted_rag.providers.scripted import ScriptedChatModel
 

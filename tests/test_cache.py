@@ -12,7 +12,7 @@ import redis
 
 from tests.conftest import GOOD_ANSWER, NO, YES
 from vetted_rag.cache import open_cache
-from vetted_rag.knowledge_base import open_knowledge_base
+from vetted_rag.knowledge.store import open_knowledge_base
 
 
 @pytest.fixture(scope="session")
@@ -162,7 +162,7 @@ def test_stats_persist_for_another_process(scripted, backend):
 
 
 def test_cached_answers_are_redacted_when_answers_are(scripted, backend):
-    from vetted_rag.knowledge_base import SourceDocument, open_knowledge_base
+    from vetted_rag.knowledge.store import SourceDocument, open_knowledge_base
 
     leaky = "To raise a cost budget, mail the budget owner at budget-owner@example.com [1]."
     agent, _ = scripted({"text": [leaky], "GradeHallucination": [YES], "GradeAnswer": [YES]}, cache_enabled=True,

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from vetted_rag import Configuration
 import pytest
 
-from vetted_rag.evaluation import (contains_gold, evaluate, exact_match, grader_benchmark, halueval_qa, load_dataset,
-                                   regressions, render_html, token_f1)
+from vetted_rag import Configuration
+from vetted_rag.evaluation.datasets import halueval_qa, load_dataset
+from vetted_rag.evaluation.metrics import contains_gold, exact_match, token_f1
+from vetted_rag.evaluation.report import regressions, render_html
+from vetted_rag.evaluation.runners import evaluate, grader_benchmark
 
 BASELINE = Path(__file__).parent / "data/eval_baseline.json"
 
@@ -106,7 +108,7 @@ def test_cli_graders_on_own_dataset_writes_the_graders_list(tmp_path):
 
 
 def test_report_table_gives_each_system_its_own_statuses_line():
-    from vetted_rag.evaluation import render_table
+    from vetted_rag.evaluation.report import render_table
 
     baseline = json.loads(BASELINE.read_text())
     table = render_table({**baseline, "records": []})

@@ -1,5 +1,5 @@
 from vetted_rag import Configuration
-from vetted_rag.knowledge_base import KnowledgeBase
+from vetted_rag.knowledge.store import KnowledgeBase
 
 
 def test_ingest_reports_bad_files_and_keeps_the_rest(tmp_path):
@@ -25,7 +25,7 @@ def test_ingest_reports_bad_files_and_keeps_the_rest(tmp_path):
 
 
 def test_repeated_chunks_in_one_document_are_stored_once(tmp_path):
-    from vetted_rag.knowledge_base import SourceDocument
+    from vetted_rag.knowledge.store import SourceDocument
 
     kb = KnowledgeBase(Configuration(data_dir=str(tmp_path), collection="dup"))
     report = kb.add_document(SourceDocument("d.md", "d", "\n\n".join(["Same paragraph about goats. " * 30] * 3)))
@@ -33,14 +33,14 @@ def test_repeated_chunks_in_one_document_are_stored_once(tmp_path):
 
 
 def test_http_ingest_never_reads_local_paths(tmp_path):
-    from vetted_rag.ingest import ingest_urls
+    from vetted_rag.knowledge.ingest import ingest_urls
 
     report = ingest_urls(Configuration(data_dir=str(tmp_path), collection="u"), ["", ".", "/etc/passwd"])
     assert report.added == 0 and [e for _, e in report.failed] == ["not an http(s) URL"] * 3
 
 
 def test_chunk_titles_come_from_real_headings_not_code_comments(tmp_path):
-    from vetted_rag.knowledge_base import read_document
+    from vetted_rag.knowledge.store import read_document
 
     readme = tmp_path / "README.md"
     readme.write_text("![logo](x.png)\n\n```bash\npip install chromadb\n# for javascript, npm install chromadb!\n```\n\n"

@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import serve
 from vetted_rag import Configuration
-from vetted_rag.server import create_app
+from vetted_rag.server.app import create_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

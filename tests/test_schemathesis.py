@@ -9,7 +9,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from vetted_rag import Configuration
-from vetted_rag.server import create_app
+from vetted_rag.server.app import create_app
 
 app = create_app(Configuration(chat_model="heuristic", data_dir=tempfile.mkdtemp(prefix="vr-schemathesis-"),
                                auth_required=False, cache_enabled=False))

@@ -10,7 +10,7 @@ from tests.conftest import YES, serve
 from vetted_rag import Configuration
 from vetted_rag.providers import ProviderError, register_chat_model
 from vetted_rag.providers.scripted import ScriptedChatModel, extractive_answer, heuristic_rewrite
-from vetted_rag.server import create_app
+from vetted_rag.server.app import create_app
 
 
 def _reply(messages):

@@ -92,13 +92,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from vetted_rag.ingest import ingest_sources
+    from vetted_rag.knowledge.ingest import ingest, is_url
+    from vetted_rag.tools.scraper import ScraperPolicy
 
-    report = ingest_sources(_config(args), args.paths, depth=args.depth, same_host=args.same_host,
-                            max_pages=args.max_pages, allow=tuple(args.allow or ()))
-    print(json.dumps({"added": report.added, "unchanged": report.unchanged, "removed": report.removed,
-                      "files": report.files, "failed": [{"source": s, "error": e} for s, e in report.failed]},
-                     indent=None if args.json else 2))
+    report = ingest(_config(args), urls=[p for p in args.paths if is_url(p)],
+                    paths=[p for p in args.paths if not is_url(p)], depth=args.depth, same_host=args.same_host,
+                    max_pages=args.max_pages, policy=ScraperPolicy(allow=tuple(args.allow or ())))
+    print(json.dumps(report.as_dict(), indent=None if args.json else 2))
     for source, error in report.failed:
         print(f"skipped {source}: {error}", file=sys.stderr)
     if not report.failed:
@@ -111,9 +111,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from vetted_rag.server import create_app
-
     from vetted_rag.observability import logging_config
+    from vetted_rag.server.app import create_app
 
     fmt = os.environ.get("VETTED_RAG_LOG_FORMAT", "json")
     uvicorn.run(create_app(_config(args)), host=args.host, port=args.port,
@@ -185,33 +184,34 @@ def cmd_audit(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from vetted_rag import evaluation as ev
+    from vetted_rag.evaluation import datasets, runners
+    from vetted_rag.evaluation import report as reports
 
     config = _config(args)
     progress = not args.quiet
-    own = None if args.dataset in ("halueval", "sample") else ev.load_dataset(args.dataset)
+    own = None if args.dataset in ("halueval", "sample") else datasets.load_dataset(args.dataset)
     if args.graders:
-        report = asyncio.run(ev.grader_benchmark(args.graders, config, seed=args.seed, progress=progress,
+        report = asyncio.run(runners.grader_benchmark(args.graders, config, seed=args.seed, progress=progress,
                                                  evalset=own, llm=True if args.llm_grader else None))
-        print(ev.render_graders(report))
+        print(reports.render_graders(report))
         if args.json:
             Path(args.json).write_text(json.dumps(report, indent=2))
         return 0
     if own is not None:
-        evalset = own if args.n is None else ev.sampled(own, args.n, args.unanswerable or 0, args.seed)
+        evalset = own if args.n is None else datasets.sampled(own, args.n, args.unanswerable or 0, args.seed)
     elif args.dataset == "sample":
-        evalset = ev.sample_set()
+        evalset = datasets.sample_set()
     else:
-        evalset = ev.halueval_qa(30 if args.n is None else args.n,
+        evalset = datasets.halueval_qa(30 if args.n is None else args.n,
                                  10 if args.unanswerable is None else args.unanswerable, args.seed)
-    report = asyncio.run(ev.evaluate(evalset, config, tuple(args.systems.split(",")), progress=progress))
-    print(ev.render_table(report))
+    report = asyncio.run(runners.evaluate(evalset, config, tuple(args.systems.split(",")), progress=progress))
+    print(reports.render_table(report))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
     if args.html:
-        Path(args.html).write_text(ev.render_html(report))
+        Path(args.html).write_text(reports.render_html(report))
     if args.compare:
-        worse = ev.regressions(report, json.loads(Path(args.compare).read_text()), args.tolerance)
+        worse = reports.regressions(report, json.loads(Path(args.compare).read_text()), args.tolerance)
         for line in worse:
             print(f"REGRESSION {line}", file=sys.stderr)
         return 7 if worse else 0

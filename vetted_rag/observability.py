@@ -212,12 +212,14 @@ class PostgresTraceStore(TraceStore):
 
 
 _STORES: dict[tuple, TraceStore] = {}
+_STORES_LOCK = threading.Lock()  # concurrent first use must not open two stores on one database
 
 
 def trace_store(config: Any) -> TraceStore:
     """The trace store of a configuration: Postgres when `postgres_url` is set, else SQLite."""
     key = (config.postgres_url or str(config.data_path), config.trace_retention_days)
-    if key not in _STORES:
-        _STORES[key] = (PostgresTraceStore(config.postgres_url, config.trace_retention_days) if config.postgres_url
-                        else SqliteTraceStore(config.data_path / "traces.sqlite", config.trace_retention_days))
-    return _STORES[key]
+    with _STORES_LOCK:
+        if key not in _STORES:
+            _STORES[key] = (PostgresTraceStore(config.postgres_url, config.trace_retention_days) if config.postgres_url
+                            else SqliteTraceStore(config.data_path / "traces.sqlite", config.trace_retention_days))
+        return _STORES[key]

@@ -8,8 +8,8 @@ import pytest
 
 from tests.conftest import GOOD_ANSWER, NO, YES
 from vetted_rag import Configuration, RunPolicy
-from vetted_rag.providers import ProviderError, TransientProviderError
 from vetted_rag.observability import trace_store
+from vetted_rag.providers import ProviderError, TransientProviderError
 from vetted_rag.providers.scripted import HANG
 
 QUESTION = "How do I set a cost budget?"

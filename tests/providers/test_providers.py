@@ -5,7 +5,6 @@ from __future__ import annotations
 from langchain_cohere import ChatCohere
 from pydantic import BaseModel
 
-from tests.conftest import YES
 from vetted_rag import Agent, Configuration
 from vetted_rag.providers import load_chat_model
 from vetted_rag.providers.local_gguf import LocalGGUFChatModel

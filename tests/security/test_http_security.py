@@ -12,7 +12,7 @@ from vetted_rag.providers.scripted import ScriptedChatModel, extractive_answer
 from vetted_rag.security.audit import AuditLog
 from vetted_rag.security.keys import KeyStore
 from vetted_rag.security.ratelimit import RateLimiter
-from vetted_rag.server import create_app
+from vetted_rag.server.app import create_app
 
 ASK = {"input": {"question": "How do I set a cost budget?"}}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import YES
-from vetted_rag.knowledge_base import SourceDocument, open_knowledge_base
+from vetted_rag.knowledge.store import SourceDocument, open_knowledge_base
 from vetted_rag.prompts import GENERATE_SYSTEM
 
 CANARY = "canary-7f3a9c2e51d84b06"

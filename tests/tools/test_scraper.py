@@ -1,12 +1,13 @@
 """The scraper against real pages served from a local http.server on 127.0.0.1."""
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import serve_directory
 from vetted_rag import Configuration
-from vetted_rag.ingest import ingest_sources
-from vetted_rag.knowledge_base import open_knowledge_base
+from vetted_rag.knowledge.ingest import ingest
+from vetted_rag.knowledge.store import open_knowledge_base
 from vetted_rag.tools.scraper import ScrapeError, ScraperPolicy, check_url, fetch, parse_html
 
 PAGES = {
@@ -64,10 +65,10 @@ def test_size_and_type_limits(site):
 
 def test_crawl_ingest_honours_robots_and_same_host(site, tmp_path):
     config = Configuration(data_dir=str(tmp_path), collection="web")
-    report = ingest_sources(config, [site + "/index.html"], depth=2, same_host=True, policy=POLICY)
+    report = ingest(config, urls=[site + "/index.html"], depth=2, same_host=True, policy=POLICY)
     assert report.files == 2 and report.added >= 2
     assert [(u.rsplit("/", 1)[-1], e) for u, e in report.failed] == [("secret.html", "disallowed by robots.txt")]
-    again = ingest_sources(config, [site + "/index.html"], depth=2, same_host=True, policy=POLICY)
+    again = ingest(config, urls=[site + "/index.html"], depth=2, same_host=True, policy=POLICY)
     assert again.added == 0
     assert open_knowledge_base(config).search("nitrogen beans", 1, 0.1)[0]["title"] == "Beans"
 

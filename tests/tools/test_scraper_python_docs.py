@@ -11,8 +11,8 @@ import pytest
 
 from tests.conftest import serve_directory
 from vetted_rag import Configuration
-from vetted_rag.ingest import ingest_sources
-from vetted_rag.knowledge_base import open_knowledge_base
+from vetted_rag.knowledge.ingest import ingest
+from vetted_rag.knowledge.store import open_knowledge_base
 from vetted_rag.tools.scraper import ScraperPolicy, fetch
 
 
@@ -45,7 +45,7 @@ def test_sphinx_page_is_parsed_without_boilerplate(python_docs):
 
 def test_crawl_faq_into_the_knowledge_base(python_docs, tmp_path):
     config = Configuration(data_dir=str(tmp_path), collection="pydoc")
-    report = ingest_sources(config, [python_docs + "/faq/index.html"], depth=1, same_host=True, max_pages=12,
+    report = ingest(config, urls=[python_docs + "/faq/index.html"], depth=1, same_host=True, max_pages=12,
                             policy=POLICY)
     print(f"crawled {report.files} pages, {report.added} chunks, {len(report.failed)} failed")
     assert report.files >= 8 and report.added > 100

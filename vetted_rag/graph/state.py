@@ -5,9 +5,8 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, Literal
 
-from typing_extensions import NotRequired, TypedDict
-
 from langgraph.managed import RemainingSteps
+from typing_extensions import NotRequired, TypedDict
 
 Status = Literal["answered", "unverified", "refused", "error"]
 Score = Literal["yes", "no"]

@@ -11,11 +11,11 @@ from langgraph.runtime import Runtime
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.state import Grade, Score, State, Usage
 from vetted_rag.grounding import is_abstention
-from vetted_rag.relevance import check_relevance, comparative_choice, unverifiable
 from vetted_rag.nodes import asked, configuration, llm_verdict, note
 from vetted_rag.nodes.schemas import GradeAnswer
 from vetted_rag.observability import GRADES
 from vetted_rag.prompts import answer_messages
+from vetted_rag.relevance import check_relevance, comparative_choice, unverifiable
 
 
 async def relevance_verdict(config: Configuration, question: str, answer: str,

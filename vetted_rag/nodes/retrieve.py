@@ -8,7 +8,7 @@ from langgraph.runtime import Runtime
 
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.state import State
-from vetted_rag.knowledge_base import open_knowledge_base
+from vetted_rag.knowledge.store import open_knowledge_base
 from vetted_rag.nodes import configuration, note
 from vetted_rag.security.screening import screen_passages
 

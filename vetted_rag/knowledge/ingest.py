@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from urllib.parse import urlparse
 
 from vetted_rag.graph.configuration import Configuration
-from vetted_rag.knowledge_base import IngestReport, SourceDocument, open_knowledge_base
+from vetted_rag.knowledge.store import IngestReport, SourceDocument, open_knowledge_base
 from vetted_rag.tools.scraper import ScraperPolicy, crawl
 
 
@@ -35,13 +36,17 @@ def ingest_urls(config: Configuration, urls: list[str], *, depth: int = 0, same_
     return report
 
 
-def ingest_sources(config: Configuration, sources: list[str], *, depth: int = 0, same_host: bool = True,
-                   max_pages: int = 50, allow: tuple[str, ...] = (), policy: ScraperPolicy | None = None) -> IngestReport:
-    """For the CLI: files and folders go through `ingest_paths`, http(s) URLs are crawled.
-    Failures are reported, not raised."""
-    report = ingest_urls(config, [s for s in sources if is_url(s)], depth=depth, same_host=same_host,
-                         max_pages=max_pages, policy=policy or ScraperPolicy(allow=allow))
-    paths = [s for s in sources if not is_url(s)]
+def ingest(config: Configuration, *, paths: Iterable[str] = (), urls: Iterable[str] = (),
+           documents: Iterable[SourceDocument] = (), depth: int = 0, same_host: bool = True, max_pages: int = 50,
+           policy: ScraperPolicy | None = None) -> IngestReport:
+    """The one ingest, for the CLI and the HTTP server: documents given as text, local files and
+    folders, and http(s) URLs (crawled). Failures are reported, not raised; the rest is added."""
+    kb = open_knowledge_base(config)
+    report = IngestReport()
+    for document in documents:
+        report.merge(kb.add_document(document))
+    report.merge(ingest_urls(config, list(urls), depth=depth, same_host=same_host, max_pages=max_pages, policy=policy))
+    paths = list(paths)
     if paths:
-        report.merge(open_knowledge_base(config).ingest_paths(paths))
+        report.merge(kb.ingest_paths(paths))
     return report

@@ -14,35 +14,31 @@ knowledge base and cache a run can reach; its limits cap the run policy.
 from __future__ import annotations
 
 import html
-import json
 import logging
-import typing
-from dataclasses import fields, replace
-from typing import Annotated, Any
-from urllib.parse import parse_qs, quote
+from dataclasses import replace
+from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langserve import add_routes
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
-from starlette.middleware.base import BaseHTTPMiddleware
 
 from vetted_rag.api import Agent, AskResult
 from vetted_rag.cache import open_cache
-from vetted_rag.graph.configuration import POLICY_LIMITS, Configuration, RunPolicy
-from vetted_rag.ingest import ingest_urls
-from vetted_rag.knowledge_base import IngestReport, SourceDocument, open_knowledge_base
+from vetted_rag.graph.configuration import Configuration
+from vetted_rag.knowledge.ingest import ingest
+from vetted_rag.knowledge.store import SourceDocument, open_knowledge_base
 from vetted_rag.observability import trace_store
 from vetted_rag.security.audit import AuditLog
-from vetted_rag.security.keys import ApiKey, KeyStore, role_allows
-from vetted_rag.security.ratelimit import RateLimiter, retry_after_header
+from vetted_rag.security.keys import ApiKey, KeyStore
+from vetted_rag.security.ratelimit import RateLimiter
+from vetted_rag.server.gatekeeper import LOCAL_DEV, SESSION_COOKIE, Gatekeeper
+from vetted_rag.server.schemas import AskRequest, IngestRequest
 
 log = logging.getLogger("vetted_rag.server")
 
-MAX_BODY_BYTES = 64 * 1024
-SESSION_COOKIE = "vetted_rag_key"
 LOGIN_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>vetted-rag: sign in</title><link rel="icon" href="data:,">
 <style>body{{font-family:sans-serif;max-width:28em;margin:4em auto}}input{{width:100%;padding:.5em;margin:.5em 0}}
 .err{{color:#b00}}</style></head><body><h1>vetted-rag</h1><p>Sign in with an API key to use the playground.</p>
@@ -55,163 +51,13 @@ def _local_path(target: str) -> str:
     """Only a path on this server may follow sign-in (no open redirect)."""
     return target if target.startswith("/") and not target.startswith("//") else "/agent/playground/"
 
-MAX_BATCH = 16
+
+def _local_path(target: str) -> str:
+    """Only a path on this server may follow sign-in (no open redirect)."""
+    return target if target.startswith("/") and not target.startswith("//") else "/agent/playground/"
+
+
 THREAD_HEADER = "x-thread-id"
-LOCAL_DEV = ApiKey("local-dev", "local development (auth off)", "admin", "public", 10**6, 10**9)
-
-
-def _optional(kind: str, **bounds: float) -> Any:
-    """An optional limit published as a plain `kind` in the schema: LangServe's playground
-    cannot render `anyOf [..., null]` ("Unknown type: null")."""
-    return Annotated[int | None if kind == "integer" else float | None, WithJsonSchema({"type": kind, **bounds})]
-
-
-def _without_null_defaults(schema: dict[str, Any]) -> None:
-    # The playground's form would pre-fill `null` and then reject it against the type.
-    for prop in schema.get("properties", {}).values():
-        if "default" in prop and prop["default"] is None:
-            del prop["default"]
-
-
-def _limit_field(name: str) -> tuple[Any, Any]:
-    """One field of PolicyRequest, generated from RunPolicy's type, description and minimum."""
-    minimum, exclusive = POLICY_LIMITS[name]
-    spec = next(f for f in fields(RunPolicy) if f.name == name)
-    hint = typing.get_type_hints(RunPolicy)[name]
-    kind = "integer" if int in (hint, *typing.get_args(hint)) else "number"
-    bound = {"exclusiveMinimum": minimum} if exclusive else {"minimum": minimum}
-    check = {"gt": minimum} if exclusive else {"ge": minimum}
-    return (_optional(kind, **bound, maximum=MAX_LIMIT),
-            Field(default=None, le=MAX_LIMIT, description=spec.metadata["description"], **check))
-
-
-MAX_LIMIT = 10**9
-PolicyRequest = create_model(
-    "PolicyRequest",
-    __config__=ConfigDict(extra="forbid", json_schema_extra=_without_null_defaults),
-    __doc__="Limits a request may lower for its own run (never raise). Omitted limits stay as configured.",
-    **{name: _limit_field(name) for name in POLICY_LIMITS},
-)
-
-
-class AskRequest(BaseModel):
-    """Input of /agent: a question, and optionally a cache bypass and stricter limits."""
-
-    model_config = ConfigDict(extra="forbid")
-    question: str = Field(min_length=1, max_length=2000, description="The question to answer from the knowledge base")
-    no_cache: bool = Field(default=False, description="Skip the answer cache for this run")
-    policy: PolicyRequest = Field(default_factory=PolicyRequest, description="Stricter limits for this run")
-
-
-class DocumentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    source: str = Field(min_length=1, max_length=500)
-    title: str = Field(default="", max_length=500)
-    text: str = Field(min_length=1, max_length=50_000)
-
-
-class IngestRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    documents: list[DocumentIn] = Field(default_factory=list, max_length=50)
-    urls: list[str] = Field(default_factory=list, max_length=10,
-                            description="http(s) URLs to fetch; local paths are never read over HTTP")
-
-
-def _problem(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
-
-
-def required_role(method: str, path: str) -> str | None:
-    """The role a route needs; None for open routes (health, metrics, schemas, sign-in);
-    "sign-in" for the playground page, which sends a browser without a key to /login."""
-    if path.startswith("/agent/playground") and method == "GET":
-        return "sign-in"
-    if path.startswith("/admin"):
-        return "admin"
-    if path.startswith(("/ingest", "/documents")):
-        return "editor"
-    if path.startswith("/agent/") and method == "POST":
-        return "reader"
-    return None
-
-
-class Gatekeeper(BaseHTTPMiddleware):
-    """Authentication, role, rate limit, then body size and JSON shape for protected routes."""
-
-    def __init__(self, app: Any, settings: Configuration, keys: KeyStore, limiter: RateLimiter) -> None:
-        super().__init__(app)
-        self.settings, self.keys, self.limiter = settings, keys, limiter
-
-    async def dispatch(self, request: Request, call_next: Any) -> Response:
-        role = required_role(request.method, request.url.path)
-        if role is None or (role == "sign-in" and not self.settings.auth_required):
-            return await call_next(request)
-        if self.settings.auth_required:
-            header = request.headers.get("authorization", "")
-            secret = (request.headers.get("x-api-key") or (header[7:] if header.lower().startswith("bearer ") else None)
-                      or request.cookies.get(SESSION_COOKIE))
-            identity = self.keys.verify(secret)
-            if identity is None:
-                if role == "sign-in":
-                    return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
-                return _problem(401, "a valid API key is required (X-API-Key or Authorization: Bearer)")
-            if role != "sign-in" and not role_allows(identity.role, role):
-                return _problem(403, f"this route needs the {role} role; the key has {identity.role}")
-        else:
-            identity = replace(LOCAL_DEV, tenant=self.settings.tenant)
-        if role == "sign-in":  # the page itself; its requests to /agent/* are checked and limited as usual
-            return await call_next(request)
-        wait = self.limiter.acquire(identity.key_id, identity.requests_per_minute, identity.tokens_per_minute)
-        if wait is not None:
-            return _problem(429, "rate limit reached", {"Retry-After": retry_after_header(wait)})
-        request.state.identity = identity
-        if request.method in ("POST", "PUT", "PATCH"):
-            problem = await _body_problem(request)
-            if problem:
-                return problem
-        return await call_next(request)
-
-
-async def _body_problem(request: Request) -> JSONResponse | None:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return _problem(413, f"request body larger than {MAX_BODY_BYTES} bytes")
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        return _problem(413, f"request body larger than {MAX_BODY_BYTES} bytes")
-    try:
-        payload = json.loads(body.decode("utf-8")) if body else None
-    except UnicodeDecodeError:
-        return _problem(400, "request body is not UTF-8")
-    except json.JSONDecodeError as exc:
-        return _problem(400, f"request body is not JSON: {exc.msg}")
-    problem = _shape_problem(request.url.path, payload)
-    return _problem(422, problem) if problem else None
-
-
-def _shape_problem(path: str, payload: Any) -> str | None:
-    if not path.startswith("/agent/"):
-        return None if isinstance(payload, dict) else "the body must be a JSON object"
-    if not path.endswith(("/invoke", "/stream", "/stream_log", "/stream_events", "/batch")):
-        return None
-    if not isinstance(payload, dict):
-        return "the body must be a JSON object"
-    batch = path.endswith("/batch")
-    if "kwargs" in payload and not isinstance(payload["kwargs"], dict):
-        return "'kwargs' must be an object"
-    config = payload.get("config", {})
-    configs = config if batch and isinstance(config, list) else [config]
-    if not all(isinstance(c, dict) for c in configs):
-        return "'config' must be an object" + (" or a list of objects" if batch else "")
-    if batch:
-        inputs = payload.get("inputs")
-        if not isinstance(inputs, list) or not inputs:
-            return "'inputs' must be a non-empty list"
-        if len(inputs) > MAX_BATCH:
-            return f"at most {MAX_BATCH} inputs per batch"
-    elif "input" not in payload:
-        return "'input' is required"
-    return None
 
 
 def _identity(request: Request) -> ApiKey:
@@ -264,20 +110,15 @@ def create_app(settings: Configuration | None = None, limiter: RateLimiter | Non
     app.router.on_startup.append(lambda: log.info("routes under /agent; playground at /agent/playground/; docs at /docs"))
 
     @app.post("/ingest")
-    def ingest(body: IngestRequest, request: Request) -> dict[str, Any]:
+    def post_ingest(body: IngestRequest, request: Request) -> dict[str, Any]:
         identity = _identity(request)
         config = scoped(identity)
-        kb = open_knowledge_base(config)
-        report = IngestReport()
-        for doc in body.documents:
-            report.merge(kb.add_document(SourceDocument(doc.source, doc.title or doc.source, doc.text)))
-        if body.urls:
-            report.merge(ingest_urls(config, body.urls))
+        report = ingest(config, urls=body.urls,
+                        documents=[SourceDocument(d.source, d.title or d.source, d.text) for d in body.documents])
         audit.append(key_id=identity.key_id, role=identity.role, action="ingest",
                      target=", ".join([d.source for d in body.documents] + body.urls),
                      outcome=f"added {report.added}, failed {len(report.failed)}")
-        return {"added": report.added, "unchanged": report.unchanged, "removed": report.removed,
-                "files": report.files, "failed": [{"source": s, "error": e} for s, e in report.failed]}
+        return report.as_dict()
 
     @app.delete("/documents")
     def delete_document(source: str, request: Request) -> dict[str, int]:

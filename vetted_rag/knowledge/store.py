@@ -20,9 +20,9 @@ import chromadb
 from chromadb.config import Settings
 from langchain_text_splitters import Language, RecursiveCharacterTextSplitter
 
-from vetted_rag.embeddings import chroma_embedding_function
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.state import Passage
+from vetted_rag.knowledge.embeddings import chroma_embedding_function
 from vetted_rag.tools.scraper import ScrapeError, parse_html
 
 TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".rst"}
@@ -51,6 +51,11 @@ class IngestReport:
         self.removed += other.removed
         self.files += other.files
         self.failed += other.failed
+
+    def as_dict(self) -> dict:
+        """The report as the CLI prints it and the HTTP server returns it."""
+        return {"added": self.added, "unchanged": self.unchanged, "removed": self.removed, "files": self.files,
+                "failed": [{"source": source, "error": error} for source, error in self.failed]}
 
 
 @lru_cache(maxsize=4)

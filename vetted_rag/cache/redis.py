@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 import redis
 
-from vetted_rag.cache import AnswerCache, CacheHit, threshold_for
+from vetted_rag.cache.base import AnswerCache, CacheHit, threshold_for
 from vetted_rag.graph.configuration import Configuration
 
 

@@ -1,0 +1,80 @@
+"""The embedded cache backend: a Chroma collection of its own beside the knowledge base."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from typing import Callable
+
+from vetted_rag.cache.base import AnswerCache, CacheHit, threshold_for
+from vetted_rag.graph.configuration import Configuration
+from vetted_rag.knowledge.store import chroma_client
+
+
+class ChromaAnswerCache(AnswerCache):
+    """The embedded backend: a Chroma collection of its own beside the knowledge base."""
+
+    backend = "chroma"
+
+    def __init__(self, config: Configuration) -> None:
+        super().__init__(config)
+        client = chroma_client(str(config.data_path), config.chroma_url)
+        self._collection = client.get_or_create_collection(
+            f"answer-cache-{config.tenant}", embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
+        self._lock = threading.Lock()
+        config.data_path.mkdir(parents=True, exist_ok=True)
+        self._stats = sqlite3.connect(str(config.data_path / "cache_stats.sqlite"), check_same_thread=False,
+                                      isolation_level=None)
+        self._stats.execute("CREATE TABLE IF NOT EXISTS counts (tenant TEXT, name TEXT, value REAL, "
+                            "PRIMARY KEY (tenant, name))")
+
+    def _add_counts(self, increments: dict[str, float]) -> None:
+        with self._lock:
+            self._stats.executemany(
+                "INSERT INTO counts VALUES (?, ?, ?) ON CONFLICT (tenant, name) DO UPDATE SET value = value + excluded.value",
+                [(self.config.tenant, name, float(value)) for name, value in increments.items() if value])
+
+    def _read_counts(self) -> dict[str, float]:
+        with self._lock:
+            rows = self._stats.execute("SELECT name, value FROM counts WHERE tenant = ?", (self.config.tenant,)).fetchall()
+        return dict(rows)
+
+    @staticmethod
+    def _live(meta: dict) -> dict | None:
+        if float(meta["expires_at"]) < time.time():
+            return None
+        return {**meta, "passages": json.loads(meta["passages"]), "grades": json.loads(meta["grades"])}
+
+    def _find(self, scope: str, key: str, vector: Callable[[], list[float]]) -> CacheHit | None:
+        with self._lock:
+            exact = self._collection.get(ids=[key], include=["metadatas"])
+            entry = self._live(exact["metadatas"][0]) if exact["ids"] else None
+            if entry:
+                return CacheHit.of("exact", 1.0, entry)
+            if self._collection.count() == 0:
+                return None
+            found = self._collection.query(query_embeddings=[vector()], n_results=1, where={"scope": scope},
+                                           include=["metadatas", "distances"])
+        if not (found["ids"] and found["ids"][0]):
+            return None
+        similarity = 1.0 - float(found["distances"][0][0])
+        entry = self._live(found["metadatas"][0][0]) if similarity >= threshold_for(self.config) else None
+        return CacheHit.of("semantic", similarity, entry) if entry else None
+
+    def _put(self, scope: str, key: str, entry: dict, vector: list[float]) -> None:
+        meta = {**entry, "scope": scope, "passages": json.dumps(entry["passages"]), "grades": json.dumps(entry["grades"]),
+                "expires_at": time.time() + self.config.cache_ttl_s}
+        with self._lock:
+            self._collection.upsert(ids=[key], embeddings=[vector], documents=[entry["question"]], metadatas=[meta])
+
+    def clear(self) -> int:
+        with self._lock:
+            ids = self._collection.get(include=[])["ids"]
+            if ids:
+                self._collection.delete(ids=ids)
+        return len(ids)
+
+    def _entries(self) -> int:
+        return self._collection.count()
