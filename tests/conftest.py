@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import services
 from vetted_rag import Agent, Configuration
 from vetted_rag.knowledge.store import open_knowledge_base
 from vetted_rag.providers import register_chat_model
@@ -101,3 +102,35 @@ def serve_directory(root: Path):
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    with engine(services.redis_server) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    with engine(services.postgres_server) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def chroma_url():
+    with engine(services.chroma_server) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def engine(start):
+    """A real engine for the session, or a skip that says what is missing."""
+    try:
+        context = start()
+        url = context.__enter__()
+    except services.Unavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        yield url
+    finally:
+        context.__exit__(None, None, None)

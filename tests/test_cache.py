@@ -2,8 +2,6 @@
 exact and paraphrase hits, verification, scope, TTL, tenant isolation, corruption."""
 
 import json
-import shutil
-import socket
 import subprocess
 import time
 
@@ -13,30 +11,6 @@ import redis
 from tests.conftest import GOOD_ANSWER, NO, YES
 from vetted_rag.cache import open_cache
 from vetted_rag.knowledge.store import open_knowledge_base
-
-
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory):
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed (make test installs Debian's redis-server when run as root)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    workdir = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    yield url
-    proc.terminate()
-    proc.wait(10)
 
 
 @pytest.fixture(params=["chroma", "redis"])

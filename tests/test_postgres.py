@@ -3,15 +3,7 @@ through a real PostgreSQL server started by the test setup."""
 
 from __future__ import annotations
 
-import glob
 import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
-
-import pytest
 
 from tests.conftest import YES
 from vetted_rag import Agent
@@ -21,30 +13,6 @@ from vetted_rag.providers.scripted import extractive_answer, heuristic_rewrite
 
 def _as_postgres(args: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
-
-
-@pytest.fixture(scope="module")
-def postgres_url():
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found:
-        pytest.skip("PostgreSQL server binaries are not installed (make test installs Debian's postgresql when root)")
-    bindir = os.path.dirname(found[-1])
-    root = tempfile.mkdtemp(prefix="vr-pg-")
-    if os.geteuid() == 0:
-        uid = pwd.getpwnam("postgres")
-        os.chown(root, uid.pw_uid, uid.pw_gid)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    data = os.path.join(root, "data")
-    subprocess.run(_as_postgres([f"{bindir}/initdb", "-D", data, "-U", "postgres", "--auth=trust"]),
-                   check=True, capture_output=True)
-    subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", data, "-l", os.path.join(root, "log"), "-w", "-o",
-                                 f"-p {port} -k {root} -c listen_addresses=127.0.0.1", "start"]),
-                   check=True, capture_output=True)
-    yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"]), capture_output=True)
-    shutil.rmtree(root, ignore_errors=True)
 
 
 def test_replicas_share_threads_and_traces(scripted, postgres_url):

@@ -19,6 +19,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.errors import GraphRecursionError
 from pydantic import BaseModel, Field
 
+from vetted_rag.admission import CURRENT_TICKET, RunTicket, model_gate
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.graph import build_graph
 from vetted_rag.graph.state import Status
@@ -39,6 +40,7 @@ class AskResult(BaseModel):
     grades: list[dict[str, Any]] = Field(default_factory=list)
     iterations: int = 0
     usage: dict[str, Any] = Field(default_factory=dict)
+    queued_s: float = Field(default=0.0, description="Time spent waiting for a model slot (not run time)")
     trace: list[dict[str, Any]] = Field(default_factory=list)
     cache: dict[str, Any] = Field(default_factory=dict)
 
@@ -166,6 +168,8 @@ class Agent:
                        question: str, run_id: str) -> AskResult:
         policy = config.policy
         ended: dict[str, Any] = {}
+        ticket = RunTicket(model_gate(config.model_slots, config.admission_queue, config.admission_wait_s))
+        CURRENT_TICKET.set(ticket)  # this task's context: the graph's node tasks inherit it
         try:
             await asyncio.wait_for(run, timeout=policy.max_execution_time_s)
         except (asyncio.TimeoutError, TimeoutError):
@@ -177,13 +181,15 @@ class Agent:
         except Exception as exc:  # noqa: BLE001 - every end of a run is a status
             log.exception("run %s failed", run_id)
             ended = {"status": "error", "answer": None, "stop_reason": f"{type(exc).__name__}: {exc}"}
+        finally:
+            ticket.release()
         trace = list(state.get("trace") or [])
         if ended:
             trace.append({"node": "run", "started_at": round(time.time(), 3), "duration_ms": 0.0, "decision": "stop",
                           "reason": ended["stop_reason"], "details": {}, "usage": {}})
         result = AskResult(**{
             "question": question, "status": "unverified", **{k: state[k] for k in AskResult.model_fields if k in state},
-            **ended, "run_id": run_id, "trace": trace,
+            **ended, "run_id": run_id, "trace": trace, "queued_s": round(ticket.queued_s, 3),
             "citations": [] if ended else state.get("citations", []),
         })
         record_run(result.model_dump(), config.chat_model)

@@ -17,7 +17,7 @@ from typing import Any
 
 from vetted_rag.graph.configuration import Configuration, RunPolicy
 
-EXIT = {"answered": 0, "unverified": 3, "refused": 4, "error": 5}
+EXIT = {"answered": 0, "unverified": 3, "refused": 4, "error": 5, "busy": 9}
 
 
 def _config(args: argparse.Namespace) -> Configuration:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+
 import httpx
 import pytest
+import redis
 
 from tests.conftest import YES, serve
 from vetted_rag import Configuration
@@ -11,7 +14,7 @@ from vetted_rag.providers import register_chat_model
 from vetted_rag.providers.scripted import ScriptedChatModel, extractive_answer
 from vetted_rag.security.audit import AuditLog
 from vetted_rag.security.keys import KeyStore
-from vetted_rag.security.ratelimit import RateLimiter
+from vetted_rag.security.ratelimit import RateLimiter, RedisRateLimiter
 from vetted_rag.server.app import create_app
 
 ASK = {"input": {"question": "How do I set a cost budget?"}}
@@ -150,3 +153,19 @@ def test_audit_chain_detects_tampering(tmp_path):
     assert not intact and "line 3 was altered" in problem
     audit.path.write_text("\n".join(lines[:2] + lines[3:]) + "\n")
     assert "line 3 does not follow" in audit.verify()[2]
+
+
+def test_two_replicas_sharing_redis_allow_one_rate_together(redis_url, sample_dir, tmp_path):
+    # Each replica alone would allow 3 requests a minute; sharing Redis they allow 3 together.
+    redis.Redis.from_url(redis_url).flushall()
+    data = tmp_path / "data"
+    shutil.copytree(sample_dir, data)
+    config = Configuration(data_dir=str(data), chat_model="heuristic", redis_url=redis_url, cache_enabled=False)
+    key, secret = KeyStore(data / "keys.sqlite").create("shared", "reader", requests_per_minute=3)
+    headers = {"X-API-Key": secret}
+    with serve(create_app(config)) as first, serve(create_app(config)) as second:
+        codes = [post(url, "/agent/invoke", headers, json=ASK).status_code for url in (first, second) * 3]
+        tokens_in_redis = RedisRateLimiter(redis_url)
+    assert codes == [200, 200, 200, 429, 429, 429]
+    assert tokens_in_redis.acquire(key.key_id, 10, 10**9) is None  # the 3 answered runs' tokens were recorded
+    assert redis.Redis.from_url(redis_url).zcard(f"vetted-rag:ratelimit:{key.key_id}:tokens") == 3

@@ -27,6 +27,9 @@ class ChromaAnswerCache(AnswerCache):
         config.data_path.mkdir(parents=True, exist_ok=True)
         self._stats = sqlite3.connect(str(config.data_path / "cache_stats.sqlite"), check_same_thread=False,
                                       isolation_level=None)
+        # Counters are statistics: WAL without an fsync per lookup (it cost ~35 ms per hit, under the lock).
+        self._stats.execute("PRAGMA journal_mode=WAL")
+        self._stats.execute("PRAGMA synchronous=NORMAL")
         self._stats.execute("CREATE TABLE IF NOT EXISTS counts (tenant TEXT, name TEXT, value REAL, "
                             "PRIMARY KEY (tenant, name))")
 

@@ -286,6 +286,20 @@ class Configuration:
     )
     cache_ttl_s: int = field(default=7 * 24 * 3600, metadata={"description": "Lifetime of a cache entry."})
 
+    # --- serving ------------------------------------------------------------------------
+    model_slots: int = field(
+        default=1,
+        metadata={"description": "Runs doing model work at once in this process (the embedded model serves one "
+                                 "sequence at a time; measured: bench/RESULTS.md)."},
+    )
+    admission_queue: int = field(
+        default=16, metadata={"description": "Runs that may wait for a model slot; more are refused `busy` at once."}
+    )
+    admission_wait_s: float = field(
+        default=30.0,
+        metadata={"description": "Longest wait for a model slot before a run ends `busy` (HTTP 503, Retry-After)."},
+    )
+
     # --- security -----------------------------------------------------------------------
     max_question_chars: int = field(default=2000, metadata={"description": "Longer questions are refused."})
     redact_answers: bool = field(
@@ -311,6 +325,8 @@ class Configuration:
             raise ValueError("threads must be at least 1")
         if self.cache_ttl_s < 1:
             raise ValueError("cache_ttl_s must be at least 1 second")
+        if self.model_slots < 1 or self.admission_queue < 0 or self.admission_wait_s <= 0:
+            raise ValueError("model_slots must be at least 1, admission_queue at least 0, admission_wait_s positive")
         for name, allowed in (("grading", {None, "combined", "deterministic"}), ("cache_backend", {"chroma", "redis"})):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {sorted(a for a in allowed if a)}, not {getattr(self, name)!r}")

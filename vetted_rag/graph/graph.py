@@ -17,6 +17,7 @@ from langgraph.errors import NodeError
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 
+from vetted_rag.admission import Busy
 from vetted_rag.graph.configuration import Context
 from vetted_rag.graph.state import InputState, OutputState, State
 from vetted_rag.nodes import note
@@ -38,10 +39,15 @@ MODEL_NODES = ("contextualize", "cache_lookup", "generate", "grade_hallucination
 
 
 def provider_failed(state: State, error: NodeError) -> Command:
-    """End the run cleanly: a budget that a model call cannot fit (or crossed) is `unverified`
-    with the counted totals; a provider failure that survived its retries is `error`."""
+    """End the run cleanly: no model slot within the wait limit is `busy`; a budget that a model
+    call cannot fit (or crossed) is `unverified` with the counted totals; a provider failure that
+    survived its retries is `error`."""
     events = list(getattr(error.error, "limit_events", []))
-    if isinstance(error.error, BudgetExceeded):
+    if isinstance(error.error, Busy):
+        limit_event("busy", error.error.reason)
+        update = {"status": "busy", "stop_reason": error.error.reason,
+                  "trace": events + note("busy", error.error.reason, retry_after_s=error.error.retry_after_s)}
+    elif isinstance(error.error, BudgetExceeded):
         limit_event("budget_stop", error.error.reason, limit=error.error.limit)
         reason = error.error.reason
         update = {"status": "unverified", "stop_reason": reason, "usage": error.error.usage,

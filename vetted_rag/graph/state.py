@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from langgraph.managed import RemainingSteps
 from typing_extensions import NotRequired, TypedDict
 
-Status = Literal["answered", "unverified", "refused", "error"]
+Status = Literal["answered", "unverified", "refused", "error", "busy"]
 Score = Literal["yes", "no"]
 
 

@@ -25,6 +25,7 @@ from langchain_core.messages import BaseMessage
 from pydantic import BaseModel
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from vetted_rag.admission import CURRENT_TICKET
 from vetted_rag.graph.configuration import Configuration, RunPolicy
 from vetted_rag.graph.state import Usage, add_usage
 from vetted_rag.observability import limit_event
@@ -252,6 +253,11 @@ async def call_model(
         raise ProviderError(f"chat model {name!r} is not available: {exc}") from exc
     label = model_label(model, name)
     _check_before(policy, spent, estimate_tokens(messages), price_of(label, config.prices_per_million)[0], deadline)
+    ticket = CURRENT_TICKET.get()
+    if ticket is not None:  # the run's first model call waits for a model slot (admission.py)
+        waited = await ticket.admit()
+        if waited:
+            limit_event("queued", f"waited {waited:.2f}s for a model slot", waited_s=round(waited, 3))
     extra = {k: v for k, v in {"max_tokens": max_tokens, "stop": stop}.items() if v}
     if schema is None:
         runnable = model.bind(**extra) if extra else model

@@ -33,7 +33,7 @@ from vetted_rag.knowledge.store import SourceDocument, open_knowledge_base
 from vetted_rag.observability import trace_store
 from vetted_rag.security.audit import AuditLog
 from vetted_rag.security.keys import ApiKey, KeyStore
-from vetted_rag.security.ratelimit import RateLimiter
+from vetted_rag.security.ratelimit import Limiter, rate_limiter, retry_after_header
 from vetted_rag.server.gatekeeper import LOCAL_DEV, SESSION_COOKIE, Gatekeeper
 from vetted_rag.server.schemas import AskRequest, IngestRequest
 
@@ -64,12 +64,12 @@ def _identity(request: Request) -> ApiKey:
     return request.state.identity
 
 
-def create_app(settings: Configuration | None = None, limiter: RateLimiter | None = None) -> FastAPI:
+def create_app(settings: Configuration | None = None, limiter: Limiter | None = None) -> FastAPI:
     settings = settings or Configuration.from_env()
     agent = Agent(settings)
     keys = KeyStore(settings.data_path / "keys.sqlite")
     audit = AuditLog(settings.data_path / "audit.jsonl")
-    limiter = limiter or RateLimiter()
+    limiter = limiter or rate_limiter(settings.redis_url)
     traces = trace_store(settings)
     if not settings.auth_required:
         log.warning("AUTHENTICATION IS OFF: every caller is an admin of tenant %r. Local development only.",
@@ -92,6 +92,9 @@ def create_app(settings: Configuration | None = None, limiter: RateLimiter | Non
         limiter.spend_tokens(identity.key_id, int(result.usage.get("total_tokens", 0)))
         audit.append(key_id=identity.key_id, role=identity.role, action="ask", target=ask.question,
                      outcome=result.status, run_id=result.run_id)
+        if result.status == "busy":  # LangServe lets an HTTPException through: 503, not a 200 to retry blindly
+            raise HTTPException(503, f"{result.stop_reason}; retry later (run {result.run_id})",
+                                headers={"Retry-After": retry_after_header(settings.admission_wait_s)})
         return result.model_dump()
 
     def per_request(run_config: dict[str, Any], request: Request) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.security.keys import ApiKey, KeyStore, role_allows
-from vetted_rag.security.ratelimit import RateLimiter, retry_after_header
+from vetted_rag.security.ratelimit import Limiter, retry_after_header
 
 MAX_BODY_BYTES = 64 * 1024
 SESSION_COOKIE = "vetted_rag_key"
@@ -44,7 +44,7 @@ def required_role(method: str, path: str) -> str | None:
 class Gatekeeper(BaseHTTPMiddleware):
     """Authentication, role, rate limit, then body size and JSON shape for protected routes."""
 
-    def __init__(self, app: Any, settings: Configuration, keys: KeyStore, limiter: RateLimiter) -> None:
+    def __init__(self, app: Any, settings: Configuration, keys: KeyStore, limiter: Limiter) -> None:
         super().__init__(app)
         self.settings, self.keys, self.limiter = settings, keys, limiter
 

@@ -1,0 +1,108 @@
+"""The cache-hit path over HTTP, in one run on one server: `/healthz` (the floor), exact hits and
+semantic hits on `/agent/invoke`, each at concurrency 8 on loopback, with an API key as in
+production. Goals (issue 14): exact-hit throughput >= 30 % of /healthz, p99 <= 3 x p50; semantic
+hits >= 15 %. The heuristic model stores the entries (a hit never calls a model).
+Usage: python bench/hit_path.py   -> bench/results/hit_path.json
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+CONCURRENCY = 8
+STORED = "How do I set a cost budget?"
+PARAPHRASE = "How can I set a cost budget?"  # a semantic hit that the equivalence rule accepts
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def load(client: httpx.AsyncClient, method: str, path: str, body: dict | None, total: int) -> dict:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    queue = iter(range(total))
+
+    async def worker() -> None:
+        for _ in queue:
+            started = time.perf_counter()
+            response = await client.request(method, path, json=body)
+            latencies.append(time.perf_counter() - started)
+            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {"requests": total, "statuses": statuses, "throughput_rps": round(total / elapsed, 1),
+            "p50_ms": round(statistics.median(latencies) * 1000, 1),
+            "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))] * 1000, 1)}
+
+
+async def measure(url: str, secret: str) -> dict:
+    headers = {"X-API-Key": secret}
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60) as client:
+        first = (await client.post("/agent/invoke", json={"input": {"question": STORED}})).json()["output"]
+        assert first["status"] == "answered", first["stop_reason"]
+        for question, kind in ((STORED, "exact"), (PARAPHRASE, "semantic")):
+            out = (await client.post("/agent/invoke", json={"input": {"question": question}})).json()["output"]
+            assert out["cache"].get("kind") == kind, (question, out["cache"])
+        await load(client, "GET", "/healthz", None, 200)  # warm-up
+        return {
+            "healthz": await load(client, "GET", "/healthz", None, 1600),
+            "exact_hit": await load(client, "POST", "/agent/invoke", {"input": {"question": STORED}}, 800),
+            "semantic_hit": await load(client, "POST", "/agent/invoke", {"input": {"question": PARAPHRASE}}, 400),
+        }
+
+
+def main() -> None:
+    data = tempfile.mkdtemp(prefix="vetted-rag-hit-path-")
+    env = {**os.environ, "VETTED_RAG_DATA_DIR": data, "VETTED_RAG_CHAT_MODEL": "heuristic",
+           "VETTED_RAG_LOG_LEVEL": "WARNING"}
+    created = subprocess.run([str(BIN / "vetted-rag"), "keys", "create", "bench", "--rpm", "1000000", "--tpm",
+                              "1000000000"], env=env, capture_output=True, text=True, check=True)
+    secret = json.loads(created.stdout)["secret"]
+    port = free_port()
+    server = subprocess.Popen([str(BIN / "vetted-rag"), "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        report = asyncio.run(measure(url, secret))
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
+    floor = report["healthz"]["throughput_rps"]
+    for kind in ("exact_hit", "semantic_hit"):
+        row = report[kind]
+        row["share_of_healthz"] = round(row["throughput_rps"] / floor, 3)
+        row["p99_over_p50"] = round(row["p99_ms"] / row["p50_ms"], 2)
+    report["concurrency"] = CONCURRENCY
+    out = ROOT / "bench" / "results" / "hit_path.json"
+    out.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
