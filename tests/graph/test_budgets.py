@@ -224,3 +224,13 @@ def test_invalid_choices_are_rejected_with_a_clear_error():
         Configuration.from_env({"VETTED_RAG_CACHE_BACKEND": "memcached"})
     with pytest.raises(ValueError, match="grading must be one of"):
         Configuration(grading="vibes")
+
+
+def test_a_run_stopped_by_the_wall_clock_reports_the_attempts_it_made(scripted):
+    # Used to say "after 0 graded attempts" while the trace showed them.
+    agent, model = scripted({"text": ["Set it in the policy [1].", HANG], "GradeHallucination": [NO]},
+                            policy={"max_execution_time_s": 2.0, "max_iterations": 5})
+    result = agent.ask(QUESTION)
+    assert result.status == "unverified" and "wall-clock limit" in result.stop_reason
+    assert result.iterations == 1 == len([e for e in result.trace if e["node"] == "generate"
+                                          and e["decision"] == "answered"])
