@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from vetted_rag.admission import CURRENT_TICKET, RunTicket, model_gate
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.graph import build_graph
+from vetted_rag.graph.hit_path import answer_from_cache
 from vetted_rag.graph.state import Status
 from vetted_rag.observability import log, record_run, trace_store
 
@@ -93,6 +94,11 @@ def hosted_tracing(config: Configuration) -> list[Any]:
     return [CallbackHandler()]
 
 
+def _has_handlers(callbacks: Any) -> bool:
+    """A callbacks list, or a LangChain callback manager (LangServe passes one), with any handler."""
+    return bool(getattr(callbacks, "handlers", callbacks))
+
+
 class Agent:
     """The vetted-rag agent bound to one configuration."""
 
@@ -136,8 +142,16 @@ class Agent:
             if thread_id:
                 async with checkpointer(config) as saver:
                     await pump(self._builder.compile(checkpointer=saver, name="vetted-rag"))
-            else:
-                await pump(self.graph)
+                return
+            if not (_has_handlers(callbacks) or self._callbacks):  # callbacks expect the graph's own events
+                done, looked_up = await answer_from_cache(inputs, config)
+                if done is not None:
+                    state.update(done)
+                    for event in done["trace"]:
+                        await queue.put(event)
+                    return
+                inputs["looked_up"] = looked_up
+            await pump(self.graph)
 
         async def pump(graph: Any) -> None:
             async for mode, chunk in graph.astream(inputs, self.run_config(config, thread_id, callbacks), context=config,

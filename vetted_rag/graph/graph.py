@@ -98,17 +98,22 @@ def after_retry(state: State) -> str:
 # ---- wiring -----------------------------------------------------------------------------
 
 
+# Every node as the graph runs it: traced (events, timing, metrics). The hit path (graph/hit_path.py)
+# runs the same callables.
+NODES = {name: traced(name, node) for name, node in {
+    "prepare": prepare, "contextualize": contextualize, "cache_lookup": cache_lookup, "retrieve": retrieve,
+    "generate": generate, "self_check": self_check, "grade_hallucination": grade_hallucination,
+    "grade_answer": grade_answer, "retry": retry, "finalize": finalize, "cache_store": cache_store}.items()}
+
+
 def build_graph() -> StateGraph:
     """The uncompiled graph. It holds no policy: each run's context carries it."""
     builder = StateGraph(State, context_schema=Context, input_schema=InputState, output_schema=OutputState)
-    nodes = {"prepare": prepare, "contextualize": contextualize, "cache_lookup": cache_lookup, "retrieve": retrieve, "generate": generate,
-             "self_check": self_check, "grade_hallucination": grade_hallucination, "grade_answer": grade_answer,
-             "retry": retry, "finalize": finalize, "cache_store": cache_store}
-    for name, node in nodes.items():
+    for name, node in NODES.items():
         if name in MODEL_NODES:
-            builder.add_node(name, traced(name, node), error_handler=provider_failed)
+            builder.add_node(name, node, error_handler=provider_failed)
         else:
-            builder.add_node(name, traced(name, node))
+            builder.add_node(name, node)
     builder.add_edge(START, "prepare")
     builder.add_conditional_edges("prepare", after_prepare, ["contextualize", "finalize"])
     builder.add_edge("contextualize", "cache_lookup")

@@ -73,6 +73,7 @@ class InputState(TypedDict):
     question: str
     no_cache: NotRequired[bool]
     run_id: NotRequired[str]
+    looked_up: NotRequired[dict[str, Any]]  # the cache lookup's outcome, when the caller's hit path already looked
 
 
 class OutputState(TypedDict, total=False):

@@ -23,6 +23,8 @@ from vetted_rag.observability import CACHE_LOOKUPS, CACHE_SAVED_COST, CACHE_SAVE
 
 async def cache_lookup(state: State, runtime: Runtime[Configuration]) -> dict:
     config = configuration(runtime)
+    if state.get("looked_up"):  # the Agent's hit path looked already and found nothing to serve
+        return state["looked_up"]
     if not config.cache_enabled or state.get("no_cache"):
         return {"cache": {"hit": False, "bypassed": True}, "trace": note("bypass", "cache disabled for this run")}
     cache = await asyncio.to_thread(open_cache, config)  # opening a store touches the disk
