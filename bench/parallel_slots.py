@@ -22,11 +22,11 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.services import free_port  # noqa: E402
 from vetted_rag.knowledge.store import read_document  # noqa: E402
 from vetted_rag.prompts import generate_messages  # noqa: E402
 from vetted_rag.providers.local_gguf import start_server  # noqa: E402
 from vetted_rag.providers.packaged import packaged_gguf  # noqa: E402
-from tests.services import free_port  # noqa: E402
 
 QUESTIONS = ["How do I set a cost budget?", "How do I clear the cache?", "How do I run the HTTP server?",
              "How long are cache entries kept?"]

@@ -143,7 +143,8 @@ class Agent:
                 async with checkpointer(config) as saver:
                     await pump(self._builder.compile(checkpointer=saver, name="vetted-rag"))
                 return
-            if not (_has_handlers(callbacks) or self._callbacks):  # callbacks expect the graph's own events
+            if config.cache_enabled and not no_cache and not (_has_handlers(callbacks) or self._callbacks):
+                # A hit needs no graph engine; callbacks expect the graph's own events.
                 done, looked_up = await answer_from_cache(inputs, config)
                 if done is not None:
                     state.update(done)

@@ -162,8 +162,16 @@ class TraceStore(ABC):
             self._execute(self.UPSERT, (result["run_id"], now, result.get("status"), clean.get("question", ""),
                                         json.dumps(clean, default=str)))
             if now - self._pruned_at >= self.PRUNE_EVERY_S:
-                self._execute(self.PRUNE, (now - self._retention_s,))
-                self._pruned_at = now
+                self._prune(now)
+
+    def prune(self) -> None:
+        """Delete runs older than the retention period now (saves do it at most once a minute)."""
+        with self._lock:
+            self._prune(time.time())
+
+    def _prune(self, now: float) -> None:
+        self._execute(self.PRUNE, (now - self._retention_s,))
+        self._pruned_at = now
 
     def get(self, run_id: str) -> dict | None:
         with self._lock:

@@ -46,8 +46,9 @@ async def answer_from_cache(inputs: dict[str, Any], config: Configuration) -> tu
         before = len(state.get("trace", []))
         fold(state, await NODES["cache_lookup"](state, runtime))
         if after_cache_lookup(state) != "finalize":
-            return None, {"cache": state.get("cache", {}), "trace": state["trace"][before:],
-                          "usage": state.get("usage") or {}}
+            # The lookup's own notes, re-stamped when the graph's cache_lookup hands them on.
+            notes = [{k: e[k] for k in ("decision", "reason", "details")} for e in state["trace"][before:]]
+            return None, {"cache": state.get("cache", {}), "trace": notes, "usage": state.get("usage") or {}}
     for name in ("finalize", "cache_store"):
         fold(state, await NODES[name](state, runtime))
     return state, {}

@@ -23,6 +23,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langserve import add_routes
+from langserve.callbacks import AsyncEventAggregatorCallback
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from vetted_rag.api import Agent, AskResult
@@ -64,6 +65,14 @@ def _identity(request: Request) -> ApiKey:
     return request.state.identity
 
 
+def _listeners(callbacks: Any) -> Any:
+    """The request's callbacks, unless the only one is the event aggregator LangServe attaches to every
+    request: it reports only on routes that return callback events, which these do not
+    (`include_callback_events` is off). Without listeners a cache hit takes the hit path."""
+    handlers = getattr(callbacks, "handlers", callbacks) or []
+    return callbacks if any(not isinstance(h, AsyncEventAggregatorCallback) for h in handlers) else None
+
+
 def create_app(settings: Configuration | None = None, limiter: Limiter | None = None) -> FastAPI:
     settings = settings or Configuration.from_env()
     agent = Agent(settings)
@@ -87,7 +96,7 @@ def create_app(settings: Configuration | None = None, limiter: Limiter | None = 
         identity: ApiKey = configurable.get("identity") or replace(LOCAL_DEV, tenant=settings.tenant)
         result: AskResult = await agent.aask(
             ask.question, thread_id=configurable.get("thread_id"), no_cache=ask.no_cache,
-            callbacks=config.get("callbacks"), config=scoped(identity),
+            callbacks=_listeners(config.get("callbacks")), config=scoped(identity),
             policy=ask.policy.model_dump(exclude_none=True))
         limiter.spend_tokens(identity.key_id, int(result.usage.get("total_tokens", 0)))
         audit.append(key_id=identity.key_id, role=identity.role, action="ask", target=ask.question,
