@@ -86,5 +86,5 @@ def test_http_gets_503_with_retry_after_when_busy(data_dir, tmp_path):
 
         first, second = asyncio.run(both())
     assert first.status_code == 200 and first.json()["output"]["status"] == "unverified"
-    assert second.status_code == 503 and second.headers["retry-after"] == "1"
+    assert second.status_code == 503 and second.headers["retry-after"] == "1" and second.headers["x-run-id"]
     assert "no slot within the wait limit" in second.json()["detail"]

@@ -102,8 +102,9 @@ def create_app(settings: Configuration | None = None, limiter: Limiter | None = 
         audit.append(key_id=identity.key_id, role=identity.role, action="ask", target=ask.question,
                      outcome=result.status, run_id=result.run_id)
         if result.status == "busy":  # LangServe lets an HTTPException through: 503, not a 200 to retry blindly
-            raise HTTPException(503, f"{result.stop_reason}; retry later (run {result.run_id})",
-                                headers={"Retry-After": retry_after_header(settings.admission_wait_s)})
+            raise HTTPException(503, f"{result.stop_reason}; retry later",
+                                headers={"Retry-After": retry_after_header(settings.admission_wait_s),
+                                         "X-Run-Id": result.run_id})  # its trace is stored like any run's
         return result.model_dump()
 
     def per_request(run_config: dict[str, Any], request: Request) -> dict[str, Any]:
