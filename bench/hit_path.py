@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,16 +20,14 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests import services  # noqa: E402  (the engine starters the tests use)
+
 BIN = Path(sys.executable).parent
 CONCURRENCY = 8
 STORED = "How do I set a cost budget?"
 PARAPHRASE = "How can I set a cost budget?"  # a semantic hit that the equivalence rule accepts
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def load(client: httpx.AsyncClient, method: str, path: str, body: dict | None, total: int) -> dict:
@@ -73,26 +69,11 @@ async def measure(url: str, secret: str) -> dict:
 
 def main() -> None:
     data = tempfile.mkdtemp(prefix="vetted-rag-hit-path-")
-    env = {**os.environ, "VETTED_RAG_DATA_DIR": data, "VETTED_RAG_CHAT_MODEL": "heuristic",
-           "VETTED_RAG_LOG_LEVEL": "WARNING"}
+    env = {"VETTED_RAG_DATA_DIR": data, "VETTED_RAG_CHAT_MODEL": "heuristic", "VETTED_RAG_LOG_LEVEL": "WARNING"}
     created = subprocess.run([str(BIN / "vetted-rag"), "keys", "create", "bench", "--rpm", "1000000", "--tpm",
-                              "1000000000"], env=env, capture_output=True, text=True, check=True)
-    secret = json.loads(created.stdout)["secret"]
-    port = free_port()
-    server = subprocess.Popen([str(BIN / "vetted-rag"), "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        report = asyncio.run(measure(url, secret))
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(30)
+                              "1000000000"], env={**os.environ, **env}, capture_output=True, text=True, check=True)
+    with services.vetted_rag_server(env) as url:
+        report = asyncio.run(measure(url, json.loads(created.stdout)["secret"]))
     floor = report["healthz"]["throughput_rps"]
     for kind in ("exact_hit", "semantic_hit"):
         row = report[kind]

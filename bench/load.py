@@ -181,17 +181,9 @@ def model(model_server: bool):
     if not model_server:
         yield {"VETTED_RAG_CHAT_MODEL": "heuristic"}
         return
-    port = services.free_port()
-    proc = subprocess.Popen([str(BIN / "vetted-rag"), "model-server", "--port", str(port)], start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        services._wait(lambda: httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200,
-                       "model-server", proc, 300)
-        yield {"VETTED_RAG_CHAT_MODEL": "openai:qwen2.5-coder-1.5b",
-               "VETTED_RAG_MODEL_BASE_URL": f"http://127.0.0.1:{port}/v1", "VETTED_RAG_ADMISSION_WAIT_S": "20"}
-    finally:
-        os.killpg(proc.pid, 15)
-        proc.wait(30)
+    with services.model_server() as base_url:
+        yield {"VETTED_RAG_CHAT_MODEL": "openai:qwen2.5-coder-1.5b", "VETTED_RAG_MODEL_BASE_URL": base_url,
+               "VETTED_RAG_ADMISSION_WAIT_S": "20"}
 
 
 def main() -> None:

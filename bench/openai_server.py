@@ -10,42 +10,24 @@ Usage: python bench/openai_server.py SPLITS_DIR   (bench/halueval_splits.py writ
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests import services  # noqa: E402  (the engine starters the tests use)
+
 BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results"
 MODEL = "openai:qwen2.5-coder-1.5b"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main(splits: Path) -> None:
     held_out = splits / "halueval-rows6000-8999.jsonl"
-    port = free_port()
-    server = subprocess.Popen([str(BIN / "vetted-rag"), "model-server", "--port", str(port)], start_new_session=True)
-    try:
-        for _ in range(240):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        else:
-            raise SystemExit("model-server did not start")
-        env = {**os.environ, "VETTED_RAG_MODEL_BASE_URL": f"http://127.0.0.1:{port}/v1", "VETTED_RAG_CHAT_MODEL": MODEL}
+    with services.model_server() as base_url:
+        env = {**os.environ, "VETTED_RAG_MODEL_BASE_URL": base_url, "VETTED_RAG_CHAT_MODEL": MODEL}
         runs = [
             ({}, ["--graders", "30", "--llm-grader", "--seed", "3", "--json", str(RESULTS / "graders_openai.json")]),
             ({"VETTED_RAG_GRADING": "combined"},
@@ -57,9 +39,6 @@ def main(splits: Path) -> None:
         for extra, args in runs:
             subprocess.run([str(BIN / "vetted-rag"), "eval", "--dataset", str(held_out), "--quiet", *args],
                            env=env | extra, check=True)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(30)
 
 
 if __name__ == "__main__":

@@ -112,6 +112,22 @@ def chroma_server() -> Iterator[str]:
 
 
 @contextlib.contextmanager
+def model_server(*args: str) -> Iterator[str]:
+    """`vetted-rag model-server` (llama.cpp's OpenAI-compatible HTTP server on the packaged GGUF);
+    yields its `/v1` base URL."""
+    port = free_port()
+    proc = subprocess.Popen([str(BIN / "vetted-rag"), "model-server", "--port", str(port), *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait(lambda: httpx.get(url + "/health", timeout=2).status_code == 200, "vetted-rag model-server", proc, 300)
+        yield url + "/v1"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+
+
+@contextlib.contextmanager
 def vetted_rag_server(env: dict[str, str]) -> Iterator[str]:
     """`vetted-rag serve` as its own process (a replica), configured by VETTED_RAG_* in `env`."""
     port = free_port()

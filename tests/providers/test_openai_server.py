@@ -5,48 +5,18 @@ or vLLM."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
-import httpx
 import pytest
 
+from tests import services
 from vetted_rag import Agent, Configuration
 
 MODEL = "openai:qwen2.5-coder-1.5b"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def model_server():
-    port = free_port()
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "vetted-rag"), "model-server", "--port", str(port),
-                             "--threads", "1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if httpx.get(url + "/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    else:
-        os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail("model-server did not start: " + (proc.stdout.read().decode()[-2000:] if proc.stdout else ""))
-    yield url + "/v1"
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(30)
+    with services.model_server("--threads", "1") as base_url:
+        yield base_url
 
 
 def test_graded_answer_through_the_openai_compatible_server(model_server, data_dir):
@@ -62,7 +32,7 @@ def test_graded_answer_through_the_openai_compatible_server(model_server, data_d
 
 
 def test_a_server_that_is_down_is_retried_then_a_clear_error(data_dir):
-    config = Configuration(chat_model=MODEL, model_base_url=f"http://127.0.0.1:{free_port()}/v1",
+    config = Configuration(chat_model=MODEL, model_base_url=f"http://127.0.0.1:{services.free_port()}/v1",
                            data_dir=str(data_dir), cache_enabled=False)
     result = Agent(config.with_policy(max_retries=1)).ask("How do I set a cost budget?")
     assert result.status == "error" and "ConnectionError" in result.stop_reason and result.answer is None
