@@ -75,16 +75,22 @@ def test_http_gets_503_with_retry_after_when_busy(data_dir, tmp_path):
     shutil.copytree(data_dir, data)
     config = Configuration(chat_model="scripted:admission-hang", data_dir=str(data), auth_required=False,
                            cache_enabled=False, model_slots=1, admission_queue=4, admission_wait_s=0.5)
-    config = config.with_policy(max_execution_time_s=4.0)
+    config = config.with_policy(max_execution_time_s=8.0)
+    ask = {"input": {"question": QUESTION}}
     with serve(create_app(config)) as url:
-        async def both() -> list[httpx.Response]:
+        async def requests() -> list[httpx.Response]:
             async with httpx.AsyncClient(timeout=30) as client:
-                first = asyncio.create_task(client.post(url + "/agent/invoke", json={"input": {"question": QUESTION}}))
-                await asyncio.sleep(0.8)
-                second = await client.post(url + "/agent/invoke", json={"input": {"question": QUESTION}})
-                return [await first, second]
+                first = asyncio.create_task(client.post(url + "/agent/invoke", json=ask))
+                await asyncio.sleep(2.0)  # the first run holds the only slot
+                second = await client.post(url + "/agent/invoke", json=ask)
+                stream = await client.post(url + "/agent/stream", json=ask)
+                batch = await client.post(url + "/agent/batch", json={"inputs": [ask["input"]]})
+                return [await first, second, stream, batch]
 
-        first, second = asyncio.run(both())
+        first, second, stream, batch = asyncio.run(requests())
     assert first.status_code == 200 and first.json()["output"]["status"] == "unverified"
     assert second.status_code == 503 and second.headers["retry-after"] == "1" and second.headers["x-run-id"]
     assert "no slot within the wait limit" in second.json()["detail"]
+    # A stream has already started and a batch holds other runs: there `busy` is the run's status.
+    assert stream.status_code == 200 and '"status":"busy"' in stream.text and "event: end" in stream.text
+    assert batch.status_code == 200 and batch.json()["output"][0]["status"] == "busy"

@@ -101,7 +101,9 @@ def create_app(settings: Configuration | None = None, limiter: Limiter | None = 
         limiter.spend_tokens(identity.key_id, int(result.usage.get("total_tokens", 0)))
         audit.append(key_id=identity.key_id, role=identity.role, action="ask", target=ask.question,
                      outcome=result.status, run_id=result.run_id)
-        if result.status == "busy":  # LangServe lets an HTTPException through: 503, not a 200 to retry blindly
+        # One run, one response: `busy` is a 503 (LangServe lets an HTTPException through). A stream has
+        # already started and a batch holds other runs' results, so there `busy` is the run's status.
+        if result.status == "busy" and configurable.get("single_response"):
             raise HTTPException(503, f"{result.stop_reason}; retry later",
                                 headers={"Retry-After": retry_after_header(settings.admission_wait_s),
                                          "X-Run-Id": result.run_id})  # its trace is stored like any run's
@@ -110,6 +112,7 @@ def create_app(settings: Configuration | None = None, limiter: Limiter | None = 
     def per_request(run_config: dict[str, Any], request: Request) -> dict[str, Any]:
         configurable = run_config.setdefault("configurable", {})
         configurable["identity"] = getattr(request.state, "identity", None)
+        configurable["single_response"] = request.url.path.endswith("/invoke")
         thread = request.headers.get(THREAD_HEADER)
         if thread:
             # Threads are per tenant, so one tenant cannot read another's conversation.
