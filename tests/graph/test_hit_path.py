@@ -50,3 +50,14 @@ def test_callers_that_listen_to_the_graph_get_the_graph(scripted):
     listener = Names()
     result = agent.ask(QUESTION, callbacks=[listener])
     assert result.cache["hit"] and "cache_lookup" in listener.names
+
+
+def test_a_failing_lookup_falls_back_to_the_graph_and_its_error_handler(scripted):
+    from vetted_rag.providers import ProviderError
+
+    # The LLM that confirms a semantic hit fails: the graph's error handler gives the run its status.
+    agent, _ = scripted({"text": [GOOD_ANSWER], "GradeHallucination": [YES],
+                         "GradeAnswer": [YES, ProviderError("401 invalid api key")]}, cache_enabled=True)
+    assert agent.ask(QUESTION).status == "answered"
+    result = agent.ask("How can I set a cost budget?")
+    assert result.status == "error" and "cache_lookup failed" in result.stop_reason and "401" in result.stop_reason

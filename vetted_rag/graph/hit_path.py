@@ -44,7 +44,10 @@ async def answer_from_cache(inputs: dict[str, Any], config: Configuration) -> tu
     if after_prepare(state) == "contextualize":
         fold(state, await NODES["contextualize"](state, runtime))
         before = len(state.get("trace", []))
-        fold(state, await NODES["cache_lookup"](state, runtime))
+        try:
+            fold(state, await NODES["cache_lookup"](state, runtime))
+        except Exception:  # noqa: BLE001 - e.g. the LLM verifying a semantic hit failed or was over budget:
+            return None, {}  # the graph runs the lookup again and its error handler gives the run its status
         if after_cache_lookup(state) != "finalize":
             # The lookup's own notes, re-stamped when the graph's cache_lookup hands them on.
             notes = [{k: e[k] for k in ("decision", "reason", "details")} for e in state["trace"][before:]]

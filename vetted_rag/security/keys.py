@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vetted_rag.graph.configuration import RunPolicy
+
 ROLES = ("reader", "editor", "admin")  # each role may do what the roles before it may
 
 
@@ -54,6 +56,7 @@ class KeyStore:
             raise ValueError("requests_per_minute and tokens_per_minute must be at least 1")
         if not tenant.strip():
             raise ValueError("a key needs a tenant")
+        RunPolicy().lowered_to(policy)  # a key's limits are per-run limits: refuse anything else now
         key_id = secrets.token_hex(6)
         secret = f"vr_{key_id}_{secrets.token_urlsafe(32)}"
         with self._lock, self._db:
