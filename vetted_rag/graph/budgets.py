@@ -5,12 +5,8 @@ from __future__ import annotations
 import time
 from difflib import SequenceMatcher
 
-from vetted_rag.graph.configuration import Configuration
+from vetted_rag.graph.configuration import STEPS_TO_FINISH_AN_ATTEMPT, Configuration
 from vetted_rag.graph.state import State
-
-# Steps a retry needs before the graph can still finish cleanly (retry, retrieve,
-# generate, self_check, grade x2, finalize, cache_store).
-STEPS_TO_FINISH_AN_ATTEMPT = 8
 
 
 def exhausted(state: State, config: Configuration) -> str | None:

@@ -53,6 +53,9 @@ def _reader(name: str, default: Any, hint: Any) -> Any:
 # grade_hallucination, grade_answer, retry, retrieve after a rewrite).
 FIXED_STEPS = 6
 STEPS_PER_ATTEMPT = 6
+# A retry needs room for a whole attempt (retry, retrieve, generate, self_check, two grades, of which
+# retrieve only after a rewrite) and then finalize and cache_store.
+STEPS_TO_FINISH_AN_ATTEMPT = STEPS_PER_ATTEMPT + 2
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,17 +6,25 @@ graph's `traced` wrapper adds node name, timing and usage.
 
 from __future__ import annotations
 
+import os
+from functools import lru_cache
 from typing import Any
 
 from langchain_core.messages import BaseMessage
 from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
-from vetted_rag.graph.configuration import Configuration, Context
+from vetted_rag.graph.configuration import ENV_PREFIX, Configuration, Context
 from vetted_rag.graph.state import Score, Usage
 from vetted_rag.providers import call_model
 
 GRADER_MAX_TOKENS = 80
+
+
+@lru_cache(maxsize=4)
+def _deployed(environment: tuple[tuple[str, str], ...]) -> Configuration:
+    """The deployment's configuration for this VETTED_RAG_* environment, resolved once, not per node."""
+    return Configuration.from_env(dict(environment))
 
 
 def configuration(runtime: Runtime[Context | Configuration] | None) -> Configuration:
@@ -26,7 +34,7 @@ def configuration(runtime: Runtime[Context | Configuration] | None) -> Configura
     context = getattr(runtime, "context", None)
     if isinstance(context, Configuration):
         return context
-    deployed = Configuration.from_env()
+    deployed = _deployed(tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(ENV_PREFIX))))
     if isinstance(context, dict):
         context = Context(**context)
     return deployed.for_run(context) if isinstance(context, Context) else deployed
