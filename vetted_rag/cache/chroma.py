@@ -23,7 +23,10 @@ class ChromaAnswerCache(AnswerCache):
         client = chroma_client(str(config.data_path), config.chroma_url)
         self._collection = client.get_or_create_collection(
             f"answer-cache-{config.tenant}", embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
-        self._lock = threading.Lock()
+        # Writes and the statistics connection are locked; reads are not (as in the knowledge base):
+        # one lock around lookups serialised every hit behind the others (bench/hit_path.py).
+        self._write_lock = threading.Lock()
+        self._stats_lock = threading.Lock()
         config.data_path.mkdir(parents=True, exist_ok=True)
         self._stats = sqlite3.connect(str(config.data_path / "cache_stats.sqlite"), check_same_thread=False,
                                       isolation_level=None)
@@ -34,13 +37,13 @@ class ChromaAnswerCache(AnswerCache):
                             "PRIMARY KEY (tenant, name))")
 
     def _add_counts(self, increments: dict[str, float]) -> None:
-        with self._lock:
+        with self._stats_lock:
             self._stats.executemany(
                 "INSERT INTO counts VALUES (?, ?, ?) ON CONFLICT (tenant, name) DO UPDATE SET value = value + excluded.value",
                 [(self.config.tenant, name, float(value)) for name, value in increments.items() if value])
 
     def _read_counts(self) -> dict[str, float]:
-        with self._lock:
+        with self._stats_lock:
             rows = self._stats.execute("SELECT name, value FROM counts WHERE tenant = ?", (self.config.tenant,)).fetchall()
         return dict(rows)
 
@@ -51,15 +54,14 @@ class ChromaAnswerCache(AnswerCache):
         return {**meta, "passages": json.loads(meta["passages"]), "grades": json.loads(meta["grades"])}
 
     def _find(self, scope: str, key: str, vector: Callable[[], list[float]]) -> CacheHit | None:
-        with self._lock:
-            exact = self._collection.get(ids=[key], include=["metadatas"])
-            entry = self._live(exact["metadatas"][0]) if exact["ids"] else None
-            if entry:
-                return CacheHit.of("exact", 1.0, entry)
-            if self._collection.count() == 0:
-                return None
-            found = self._collection.query(query_embeddings=[vector()], n_results=1, where={"scope": scope},
-                                           include=["metadatas", "distances"])
+        exact = self._collection.get(ids=[key], include=["metadatas"])
+        entry = self._live(exact["metadatas"][0]) if exact["ids"] else None
+        if entry:
+            return CacheHit.of("exact", 1.0, entry)
+        if self._collection.count() == 0:
+            return None
+        found = self._collection.query(query_embeddings=[vector()], n_results=1, where={"scope": scope},
+                                       include=["metadatas", "distances"])
         if not (found["ids"] and found["ids"][0]):
             return None
         similarity = 1.0 - float(found["distances"][0][0])
@@ -69,11 +71,11 @@ class ChromaAnswerCache(AnswerCache):
     def _put(self, scope: str, key: str, entry: dict, vector: list[float]) -> None:
         meta = {**entry, "scope": scope, "passages": json.dumps(entry["passages"]), "grades": json.dumps(entry["grades"]),
                 "expires_at": time.time() + self.config.cache_ttl_s}
-        with self._lock:
+        with self._write_lock:
             self._collection.upsert(ids=[key], embeddings=[vector], documents=[entry["question"]], metadatas=[meta])
 
     def clear(self) -> int:
-        with self._lock:
+        with self._write_lock:
             ids = self._collection.get(include=[])["ids"]
             if ids:
                 self._collection.delete(ids=ids)
