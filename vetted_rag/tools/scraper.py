@@ -13,6 +13,7 @@ import ipaddress
 import re
 import socket
 import time
+import warnings
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -20,7 +21,7 @@ from urllib.parse import urldefrag, urljoin, urlparse
 from urllib.robotparser import RobotFileParser
 
 import requests
-from bs4 import BeautifulSoup, UnicodeDammit
+from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, UnicodeDammit
 from bs4.exceptions import ParserRejectedMarkup
 from langchain_core.tools import StructuredTool
 from pydantic import BaseModel, Field
@@ -77,7 +78,10 @@ def parse_html(markup: str | bytes, base_url: str = "", charset: str | None = No
             if dammit.unicode_markup is None:
                 raise ScrapeError("cannot decode the page's bytes")
             markup, charset = dammit.unicode_markup, dammit.original_encoding or charset
-        soup = BeautifulSoup(markup, "html.parser")
+        with warnings.catch_warnings():
+            # Always fetched markup, never a file name: a page whose text looks like a path or URL is still a page.
+            warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+            soup = BeautifulSoup(markup, "html.parser")
         title = soup.title.get_text(" ", strip=True) if soup.title else ""
         canonical = soup.find("link", rel=lambda v: v and "canonical" in (v if isinstance(v, list) else [v]))
         links = []
