@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests import services  # noqa: E402  (the engine starters the tests use)
+from vetted_rag.evaluation.metrics import percentile  # noqa: E402
 
 BIN = Path(sys.executable).parent
 CONCURRENCY = 8
@@ -45,10 +45,9 @@ async def load(client: httpx.AsyncClient, method: str, path: str, body: dict | N
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
     elapsed = time.perf_counter() - started
-    latencies.sort()
     return {"requests": total, "statuses": statuses, "throughput_rps": round(total / elapsed, 1),
-            "p50_ms": round(statistics.median(latencies) * 1000, 1),
-            "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))] * 1000, 1)}
+            "p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
+            "p99_ms": round(percentile(latencies, 0.99) * 1000, 1)}
 
 
 async def measure(url: str, secret: str) -> dict:

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +37,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests import services  # noqa: E402  (the same engine starters the tests use)
+from vetted_rag.evaluation.metrics import percentile  # noqa: E402
 
 BIN = Path(sys.executable).parent
 STORED = "How do I set a cost budget?"
 LIMITED_RPM = 5
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    ordered = sorted(values)
-    return round(ordered[int(q * (len(ordered) - 1))] * 1000, 1) if ordered else None
+def ms(values: list[float], q: float) -> float | None:
+    seconds = percentile(values, q)
+    return None if seconds is None else round(seconds * 1000, 1)
 
 
 CONCURRENCY = 16  # clients in flight at once
@@ -76,8 +78,8 @@ class Recorder:
             seconds = [r["seconds"] for r in rows]
             kinds[kind] = {"requests": len(rows), "statuses": _count(r["status"] for r in rows),
                            "run_statuses": _count(r["run_status"] for r in rows if "run_status" in r),
-                           "p50_ms": percentile(seconds, 0.5), "p95_ms": percentile(seconds, 0.95),
-                           "p99_ms": percentile(seconds, 0.99),
+                           "p50_ms": ms(seconds, 0.5), "p95_ms": ms(seconds, 0.95),
+                           "p99_ms": ms(seconds, 0.99),
                            "queue_wait_max_s": max((r.get("queued_s", 0.0) for r in rows), default=0.0)}
         return {"elapsed_s": round(elapsed, 1), "throughput_rps": round(len(self.rows) / elapsed, 1),
                 "by_kind": kinds, "status_429": sum(r["status"] == 429 for r in self.rows),
@@ -86,10 +88,7 @@ class Recorder:
 
 
 def _count(values) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for v in values:
-        out[str(v)] = out.get(str(v), 0) + 1
-    return out
+    return dict(Counter(str(v) for v in values))
 
 
 async def workload(urls: list[str], secret: str, limited: str, questions: list[str], hits: int) -> Recorder:

@@ -4,6 +4,8 @@ import sys
 
 import pytest
 
+from tests import services
+
 
 def run(*args, env_dir):
     return subprocess.run([sys.executable, "-m", "vetted_rag.cli", *args, "--data-dir", str(env_dir)],
@@ -37,14 +39,11 @@ def test_graph_prints_mermaid():
 
 def test_serve_starts_and_answers(tmp_path):
     import os
-    import socket
     import time
 
     import httpx
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = services.free_port()
     env = {**os.environ, "VETTED_RAG_CHAT_MODEL": "heuristic", "VETTED_RAG_AUTH_REQUIRED": "false"}
     proc = subprocess.Popen([sys.executable, "-m", "vetted_rag.cli", "serve", "--port", str(port),
                              "--data-dir", str(tmp_path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -15,6 +15,8 @@ import httpx
 import pytest
 from langgraph_sdk import get_client
 
+from tests import services
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -26,7 +28,8 @@ def dev_server(sample_dir, tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith("LANGSMITH") and not k.startswith("LANGCHAIN")}
     env |= {"LANGGRAPH_CLI_NO_ANALYTICS": "1", "VETTED_RAG_DATA_DIR": str(data),
             "VETTED_RAG_CHAT_MODEL": "heuristic", "VETTED_RAG_CACHE_ENABLED": "false"}
-    with socket_port() as port, log_path.open("w") as log:
+    port = services.free_port()
+    with log_path.open("w") as log:
         proc = subprocess.Popen([str(Path(sys.executable).parent / "langgraph"), "dev", "--no-browser", "--no-reload",
                                  "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
@@ -52,17 +55,6 @@ def dev_server(sample_dir, tmp_path_factory):
         proc.wait(15)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
-
-
-class socket_port:
-    def __enter__(self) -> int:
-        import socket
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return s.getsockname()[1]
-
-    def __exit__(self, *exc) -> None:
-        return None
 
 
 async def test_run_through_the_sdk(dev_server):

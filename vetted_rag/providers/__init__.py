@@ -189,10 +189,14 @@ def estimate_tokens(messages: list[BaseMessage]) -> int:
     return sum(len(str(m.content)) for m in messages) // 5
 
 
+def _out_of_time(policy: RunPolicy) -> BudgetExceeded:
+    return BudgetExceeded(f"wall-clock limit of {policy.max_execution_time_s:g}s reached", "time")
+
+
 def _check_before(policy: RunPolicy, spent: Usage, prompt_tokens: int, price_in: float,
                   deadline: float | None) -> None:
     if deadline is not None and time.time() >= deadline:
-        raise BudgetExceeded(f"wall-clock limit of {policy.max_execution_time_s:g}s reached", "time")
+        raise _out_of_time(policy)
     used = spent.get("total_tokens", 0)
     if policy.max_total_tokens is not None and used + prompt_tokens > policy.max_total_tokens:
         raise BudgetExceeded(f"token budget: the next model call needs about {prompt_tokens} tokens, "
@@ -267,13 +271,13 @@ async def call_model(
     async def attempt() -> Any:
         timeout = policy.llm_timeout_s if deadline is None else min(policy.llm_timeout_s, deadline - time.time())
         if timeout <= 0:
-            raise BudgetExceeded(f"wall-clock limit of {policy.max_execution_time_s:g}s reached", "time")
+            raise _out_of_time(policy)
         try:
             async with asyncio.timeout(timeout):
                 return await runnable.ainvoke(messages)
         except TimeoutError as exc:
             if deadline is not None and time.time() >= deadline - 0.01:
-                raise BudgetExceeded(f"wall-clock limit of {policy.max_execution_time_s:g}s reached", "time") from exc
+                raise _out_of_time(policy) from exc
             limit_event("timeout", f"model call timed out after {timeout:g}s", model=label)
             raise TransientProviderError(f"model call timed out after {timeout:g}s") from exc
         except Exception as exc:  # noqa: BLE001 - re-raised classified
