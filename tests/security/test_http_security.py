@@ -169,3 +169,14 @@ def test_two_replicas_sharing_redis_allow_one_rate_together(redis_url, sample_di
     assert codes == [200, 200, 200, 429, 429, 429]
     assert tokens_in_redis.acquire(key.key_id, 10, 10**9) is None  # the 3 answered runs' tokens were recorded
     assert redis.Redis.from_url(redis_url).zcard(f"vetted-rag:ratelimit:{key.key_id}:tokens") == 3
+
+
+def test_a_key_carries_only_per_run_limits(tmp_path):
+    keys = KeyStore(tmp_path / "keys.sqlite")
+    key, _ = keys.create("capped", "reader", policy={"max_iterations": 1})
+    assert key.policy == {"max_iterations": 1}
+    # A stored non-limit would later fail every request of that key: refused when the key is made.
+    with pytest.raises(ValueError, match="'loop_similarity' cannot be set per run"):
+        keys.create("loose", "reader", policy={"loop_similarity": 0.5})
+    with pytest.raises(ValueError, match="max_cost_usd must be at least 0"):
+        keys.create("negative", "reader", policy={"max_cost_usd": -1})

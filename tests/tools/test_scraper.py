@@ -93,3 +93,12 @@ def test_scraper_is_a_typed_langchain_tool(site):
     assert scrape_tool.args_schema.model_json_schema()["required"] == ["url"]
     refused = scrape_tool.invoke({"url": site + "/index.html"})  # loopback is refused by default
     assert "non-public" in refused["error"]
+
+
+def test_a_page_whose_text_looks_like_a_url_is_parsed_without_a_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # BeautifulSoup's MarkupResemblesLocatorWarning would fail this
+        page = parse_html("https://example.com/docs/index.html")
+    assert page.text == "https://example.com/docs/index.html"
