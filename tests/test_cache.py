@@ -70,6 +70,25 @@ def test_ingest_invalidates(scripted, backend, tmp_path):
     assert not agent.ask(Q).cache.get("hit")
 
 
+def test_changes_by_another_process_are_seen_within_the_coherence_time(scripted, backend, tmp_path):
+    """An exact entry read from the shared store is trusted for `cache_coherence_s`; a clear or an ingest
+    made elsewhere (another replica, the CLI) shows once that time has passed."""
+    agent, model = scripted(dict(SCRIPT), cache_enabled=True, **backend, cache_coherence_s=0.5)
+    agent.ask(Q)
+    elsewhere = type(open_cache(agent.config))(agent.config)  # a second handle, as another process holds
+    assert elsewhere.clear() == 1
+    assert agent.ask(Q).cache.get("kind") == "exact"  # held in memory, within the coherence time
+    time.sleep(0.6)
+    assert not agent.ask(Q).cache.get("hit")  # re-read: cleared
+
+    agent.ask(Q)  # stored again by the miss above; now another process ingests
+    extra = tmp_path / "bees.md"
+    extra.write_text("# Bees\n\nBees make honey from nectar.")
+    type(open_knowledge_base(agent.config))(agent.config).ingest_paths([extra])
+    time.sleep(0.6)
+    assert not agent.ask(Q).cache.get("hit")  # the fingerprint was re-read, so the old scope no longer matches
+
+
 def test_ttl_expiry(scripted, backend):
     agent, _ = scripted(dict(SCRIPT), cache_enabled=True, **backend, cache_ttl_s=1)
     agent.ask(Q)
@@ -87,7 +106,8 @@ def test_tenants_are_isolated(scripted, backend, data_dir):
 
 
 def test_corrupt_cache_degrades_to_a_miss(scripted, backend):
-    agent, _ = scripted(dict(SCRIPT), cache_enabled=True, **backend)
+    # cache_coherence_s=0: every lookup reads the store, which is corrupted behind the cache's back.
+    agent, _ = scripted(dict(SCRIPT), cache_enabled=True, **backend, cache_coherence_s=0)
     agent.ask(Q)
     cache = open_cache(agent.config)
     if backend["cache_backend"] == "chroma":
@@ -125,6 +145,7 @@ def test_stats_persist_for_another_process(scripted, backend):
     agent, _ = scripted(dict(SCRIPT), cache_enabled=True, **backend)
     agent.ask(Q)
     agent.ask(Q)
+    time.sleep(open_cache(agent.config).COUNTS_FLUSH_S + 0.5)  # counts are written in batches, within this time
     env_flags = ["--data-dir", str(agent.config.data_path)]
     # The settings of the process that stored the entries.
     env = {"VETTED_RAG_CACHE_BACKEND": agent.config.cache_backend, "VETTED_RAG_REDIS_URL": agent.config.redis_url or "",

@@ -99,3 +99,13 @@ def test_partial_ingest_exits_8_and_says_why_each_input_was_skipped(tmp_path):
         "missing.md": "no such file or directory", "empty.md": "the document has no text"}
     assert "skipped" in out.stderr and "missing.md" in out.stderr
     assert run("ingest", str(tmp_path / "missing.md"), env_dir=tmp_path / "d").returncode == 2
+
+
+def test_cache_statistics_of_finished_processes_are_kept(tmp_path):
+    # Counts are written in batches; a process that ends writes what it has not written yet.
+    for _ in range(2):
+        asked = json.loads(run("ask", "How do I set a cost budget?", "--json", "--chat-model", "heuristic",
+                               env_dir=tmp_path).stdout)
+        assert asked["status"] == "answered", asked["stop_reason"]
+    stats = json.loads(run("cache", "stats", "--chat-model", "heuristic", env_dir=tmp_path).stdout)
+    assert (stats["misses"], stats["stored"], stats["exact_hits"]) == (1, 1, 1), stats

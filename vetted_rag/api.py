@@ -208,7 +208,7 @@ class Agent:
             "citations": [] if ended else state.get("citations", []),
         })
         record_run(result.model_dump(), config.chat_model)
-        await asyncio.to_thread(lambda: trace_store(config).save(result.model_dump()))
+        await asyncio.wrap_future(trace_store(config).submit(result.model_dump()))  # returns once committed
         return result
 
     async def aask(self, question: str, **options: Any) -> AskResult:

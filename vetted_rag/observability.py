@@ -12,10 +12,12 @@ import functools
 import json
 import logging
 import logging.config
+import queue
 import sqlite3
 import threading
 import time
 from abc import ABC, abstractmethod
+from concurrent.futures import Future
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Awaitable, Callable
@@ -143,26 +145,71 @@ def record_run(result: dict, model: str) -> None:
 
 class TraceStore(ABC):
     """Finished runs (result with trace), redacted, pruned after the retention period.
-    SQLite on one machine; Postgres when several replicas must share them."""
+    SQLite on one machine; Postgres when several replicas must share them.
+
+    Writes are group-committed: one writer thread commits every run queued meanwhile in one
+    transaction, and each caller waits for its own commit. Under load, runs share a commit instead
+    of queueing for one each (bench/hit_path.py), and a saved run is still stored when `save` returns.
+    """
 
     PRUNE_EVERY_S = 60.0  # retention is in days: pruning on every save only costs a write
+    MAX_BATCH = 256
 
     def __init__(self, retention_days: int) -> None:
         self._retention_s = retention_days * 86400
         self._lock = threading.Lock()
         self._pruned_at = 0.0
+        self._queue: queue.SimpleQueue[tuple[dict, Future]] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._writer_lock = threading.Lock()
 
     @abstractmethod
     def _execute(self, sql: str, params: tuple = ()) -> list[tuple]: ...
 
+    @abstractmethod
+    def _execute_many(self, sql: str, rows: list[tuple]) -> None:
+        """Run `sql` for every row in one transaction."""
+
     def save(self, result: dict) -> None:
-        clean = redact_obj(result)
-        now = time.time()
-        with self._lock:
-            self._execute(self.UPSERT, (result["run_id"], now, result.get("status"), clean.get("question", ""),
-                                        json.dumps(clean, default=str)))
-            if now - self._pruned_at >= self.PRUNE_EVERY_S:
-                self._prune(now)
+        """Store a finished run; returns once it is committed."""
+        self.submit(result).result()
+
+    def submit(self, result: dict) -> Future:
+        """Queue a finished run for the writer; the future resolves when it is committed (or fails)."""
+        future: Future = Future()
+        self._queue.put((result, future))
+        if self._writer is None:
+            with self._writer_lock:
+                if self._writer is None:
+                    self._writer = threading.Thread(target=self._write_forever, name="trace-writer", daemon=True)
+                    self._writer.start()
+        return future
+
+    def _write_forever(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                now = time.time()
+                rows = []
+                for result, _ in batch:
+                    clean = redact_obj(result)
+                    rows.append((result["run_id"], now, result.get("status"), clean.get("question", ""),
+                                 json.dumps(clean, default=str)))
+                with self._lock:
+                    self._execute_many(self.UPSERT, rows)
+                    if now - self._pruned_at >= self.PRUNE_EVERY_S:
+                        self._prune(now)
+            except Exception as exc:  # noqa: BLE001 - each waiting caller gets the failure
+                for _, future in batch:
+                    future.set_exception(exc)
+            else:
+                for _, future in batch:
+                    future.set_result(None)
 
     def prune(self) -> None:
         """Delete runs older than the retention period now (saves do it at most once a minute)."""
@@ -209,6 +256,10 @@ class SqliteTraceStore(TraceStore):
         with self._db:
             return self._db.execute(sql, params).fetchall()
 
+    def _execute_many(self, sql: str, rows: list[tuple]) -> None:
+        with self._db:
+            self._db.executemany(sql, rows)
+
 
 class PostgresTraceStore(TraceStore):
     UPSERT = ("INSERT INTO runs VALUES (%s, %s, %s, %s, %s) ON CONFLICT (run_id) DO UPDATE SET "
@@ -229,6 +280,10 @@ class PostgresTraceStore(TraceStore):
         with self._db.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall() if cursor.description else []
+
+    def _execute_many(self, sql: str, rows: list[tuple]) -> None:
+        with self._db.transaction(), self._db.cursor() as cursor:
+            cursor.executemany(sql, rows)
 
 
 _STORES: dict[tuple, TraceStore] = {}

@@ -155,6 +155,15 @@ def test_audit_chain_detects_tampering(tmp_path):
     assert "line 3 does not follow" in audit.verify()[2]
 
 
+def test_audit_chain_holds_when_two_writers_share_the_log(tmp_path):
+    # Each writer remembers where its own last record ended; one that finds the file grown by
+    # another (a replica, the CLI) must chain onto that record, not its own.
+    first, second = AuditLog(tmp_path / "audit.jsonl"), AuditLog(tmp_path / "audit.jsonl")
+    for writer in (first, first, second, first, second, second, first):
+        writer.append(key_id="k1", role="reader", action="ask", outcome="answered")
+    assert first.verify() == (True, 7, "")
+
+
 def test_two_replicas_sharing_redis_allow_one_rate_together(redis_url, sample_dir, tmp_path):
     # Each replica alone would allow 3 requests a minute; sharing Redis they allow 3 together.
     redis.Redis.from_url(redis_url).flushall()

@@ -1,4 +1,6 @@
-from vetted_rag.security.redaction import iban_ok, luhn_ok, redact
+import pytest
+
+from vetted_rag.security.redaction import iban_ok, luhn_ok, redact, redact_obj
 from vetted_rag.security.screening import screen_passages, screen_question, screen_text
 
 INJECTIONS = [
@@ -43,3 +45,15 @@ def test_redaction():
     assert out.count("[CARD]") == 1  # the number failing the Luhn check is not taken for a card
     assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
     assert iban_ok("GB82WEST12345698765432") and not iban_ok("GB82WEST12345698765433")
+
+
+@pytest.mark.parametrize("sensitive", [
+    "bob@example.com", "+44 20 7946 0958", "4111 1111 1111 1111", "GB82 WEST 1234 5698 7654 32", "123-45-6789",
+    "QQ 12 34 56 C", "sk-abcdefghijklmnopqrstuvwx", "AKIAABCDEFGHIJKLMNOP", "password: hunter2hunter2hunter2",
+    "Bearer abcdefghijklmnopqrstu",
+])
+def test_each_kind_is_redacted_alone_in_a_string(sensitive):
+    # Strings are first tested for anything a pattern needs (an "@", two digits, a prefix or keyword);
+    # none of these may be skipped by that test, even as the only thing in a string of a trace.
+    redacted = redact_obj({"trace": [{"reason": f"seen {sensitive} here"}]})["trace"][0]["reason"]
+    assert sensitive not in redacted and "[" in redacted, redacted

@@ -9,9 +9,14 @@ Any storage fault degrades to a miss with a warning.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
+import math
 import re
+import threading
+import time
+import weakref
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Callable
@@ -44,11 +49,13 @@ class CacheHit:
     grades: list[dict]
     cost_usd: float
     tokens: int
+    expires_at: float  # wall-clock time
 
     @classmethod
     def of(cls, kind: str, similarity: float, entry: dict) -> CacheHit:
         return cls(kind, similarity, entry["question"], entry["answer"], entry["passages"], entry["grades"],
-                   float(entry.get("cost_usd", 0.0)), int(entry.get("tokens", 0)))
+                   float(entry.get("cost_usd", 0.0)), int(entry.get("tokens", 0)),
+                   float(entry.get("expires_at", math.inf)))
 
 
 def normalise(question: str) -> str:
@@ -73,6 +80,15 @@ def threshold_for(config: Configuration) -> float:
     return DEFAULT_THRESHOLDS.get(config.embedding_model, FALLBACK_THRESHOLD)
 
 
+_OPEN: weakref.WeakSet[AnswerCache] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_all_counts() -> None:
+    for cache in list(_OPEN):
+        cache.flush_counts()
+
+
 class AnswerCache(ABC):
     """Scoping, redaction, counting and the rule that a broken cache never fails a run.
     Backends only find and put entries."""
@@ -81,9 +97,20 @@ class AnswerCache(ABC):
 
     COUNTERS = ("exact_hits", "semantic_hits", "misses", "stored", "tokens_saved", "cost_saved_usd")
 
+    LOCAL_ENTRIES = 1024  # bound on exact-tier entries held in memory
+    COUNTS_FLUSH_S = 1.0
+
     def __init__(self, config: Configuration) -> None:
         self.config = config
         self.last_warning = ""
+        # Exact-tier entries this process read or wrote, each trusted for `cache_coherence_s`: a hot
+        # question is then answered without a round trip to the shared store (bench/hit_path.py).
+        self._local: dict[str, tuple[float, CacheHit]] = {}
+        self._local_lock = threading.Lock()
+        self._pending: dict[str, float] = {}
+        self._pending_lock = threading.Lock()
+        self._flush_timer: threading.Timer | None = None
+        _OPEN.add(self)
 
     @property
     def _embed(self) -> Embeddings:  # loaded on first use: an exact hit needs no embedding
@@ -97,7 +124,7 @@ class AnswerCache(ABC):
     def _put(self, scope: str, key: str, entry: dict, vector: list[float]) -> None: ...
 
     @abstractmethod
-    def clear(self) -> int: ...
+    def _clear(self) -> int: ...
 
     @abstractmethod
     def _entries(self) -> int: ...
@@ -110,16 +137,40 @@ class AnswerCache(ABC):
     def _read_counts(self) -> dict[str, float]: ...
 
     def _count(self, **increments: float) -> None:
-        try:
-            self._add_counts(increments)
-        except Exception as exc:  # noqa: BLE001 - statistics never fail a run
-            log.warning("cache statistics not recorded: %s", exc)
+        """Add to the counters. Writes are batched: at most one per `COUNTS_FLUSH_S` (a write per lookup
+        was a tenth of a cache hit's time under load, bench/hit_path.py), and pending counts are written
+        by a timer, before `stats()` and at exit, so another process sees them within that time."""
+        with self._pending_lock:
+            for name, value in increments.items():
+                self._pending[name] = self._pending.get(name, 0.0) + value
+            if self._flush_timer is None:
+                self._flush_timer = threading.Timer(self.COUNTS_FLUSH_S, self.flush_counts)
+                self._flush_timer.daemon = True
+                self._flush_timer.start()
+
+    def flush_counts(self) -> None:
+        """Write the pending counts now."""
+        with self._pending_lock:
+            pending, self._pending = self._pending, {}
+            if self._flush_timer is not None:
+                self._flush_timer.cancel()
+                self._flush_timer = None
+        if any(pending.values()):
+            try:
+                self._add_counts(pending)
+            except Exception as exc:  # noqa: BLE001 - statistics never fail a run
+                log.warning("cache statistics not recorded: %s", exc)
 
     def lookup(self, question: str) -> CacheHit | None:
         self.last_warning = ""
         try:
             scope = scope_of(self.config)
-            hit = self._find(scope, entry_key(scope, question), lambda: self._embed.embed_query(redact(question)))
+            key = entry_key(scope, question)
+            hit = self._held(key)
+            if hit is None:
+                hit = self._find(scope, key, lambda: self._embed.embed_query(redact(question)))
+                if hit is not None and hit.kind == "exact":
+                    self._hold(key, hit)
         except Exception as exc:  # noqa: BLE001 - a broken or unreachable cache must never fail a run
             self._degrade("lookup", exc)
             hit = None
@@ -135,15 +186,40 @@ class AnswerCache(ABC):
             scope = scope_of(self.config)
             clean = redact(question)
             entry = {"question": clean, "answer": answer, "passages": passages, "grades": grades,
-                     "cost_usd": float(usage.get("cost_usd", 0.0)), "tokens": int(usage.get("total_tokens", 0))}
-            self._put(scope, entry_key(scope, question), entry, self._embed.embed_query(clean))
+                     "cost_usd": float(usage.get("cost_usd", 0.0)), "tokens": int(usage.get("total_tokens", 0)),
+                     "expires_at": time.time() + self.config.cache_ttl_s}
+            key = entry_key(scope, question)
+            self._put(scope, key, entry, self._embed.embed_query(clean))
+            self._hold(key, CacheHit.of("exact", 1.0, entry))
         except Exception as exc:  # noqa: BLE001
             self._degrade("store", exc)
             return False
         self._count(stored=1)
         return True
 
+    def clear(self) -> int:
+        """Delete every entry; returns how many."""
+        with self._local_lock:
+            self._local.clear()
+        return self._clear()
+
+    def _held(self, key: str) -> CacheHit | None:
+        held = self._local.get(key)
+        return held[1] if held and held[0] > time.monotonic() and held[1].expires_at > time.time() else None
+
+    def _hold(self, key: str, hit: CacheHit) -> None:
+        if self.config.cache_coherence_s <= 0:
+            return
+        now = time.monotonic()
+        with self._local_lock:
+            if len(self._local) >= self.LOCAL_ENTRIES:
+                self._local = {k: v for k, v in self._local.items() if v[0] > now}
+                if len(self._local) >= self.LOCAL_ENTRIES:
+                    self._local.clear()
+            self._local[key] = (now + self.config.cache_coherence_s, hit)
+
     def stats(self) -> dict:
+        self.flush_counts()
         counts = {name: 0 for name in self.COUNTERS} | self._read_counts()
         return {"backend": self.backend, "entries": self._entries(),
                 **{k: (round(v, 6) if k == "cost_saved_usd" else int(v)) for k, v in counts.items()}}

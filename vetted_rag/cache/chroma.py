@@ -69,12 +69,11 @@ class ChromaAnswerCache(AnswerCache):
         return CacheHit.of("semantic", similarity, entry) if entry else None
 
     def _put(self, scope: str, key: str, entry: dict, vector: list[float]) -> None:
-        meta = {**entry, "scope": scope, "passages": json.dumps(entry["passages"]), "grades": json.dumps(entry["grades"]),
-                "expires_at": time.time() + self.config.cache_ttl_s}
+        meta = {**entry, "scope": scope, "passages": json.dumps(entry["passages"]), "grades": json.dumps(entry["grades"])}
         with self._write_lock:
             self._collection.upsert(ids=[key], embeddings=[vector], documents=[entry["question"]], metadatas=[meta])
 
-    def clear(self) -> int:
+    def _clear(self) -> int:
         with self._write_lock:
             ids = self._collection.get(include=[])["ids"]
             if ids:

@@ -73,7 +73,7 @@ class RedisAnswerCache(AnswerCache):
     def _read_counts(self) -> dict[str, float]:
         return {k.decode(): float(v) for k, v in self._redis.hgetall(f"{self._prefix}:stats").items()}
 
-    def clear(self) -> int:
+    def _clear(self) -> int:
         keys = list(self._redis.scan_iter(match=f"{self._prefix}:entry:*")) + \
             list(self._redis.scan_iter(match=f"{self._prefix}:vectors:*"))
         if keys:

@@ -296,6 +296,13 @@ class Configuration:
         default=True, metadata={"description": "Have the answer grader confirm a semantic hit before serving it."}
     )
     cache_ttl_s: int = field(default=7 * 24 * 3600, metadata={"description": "Lifetime of a cache entry."})
+    cache_coherence_s: float = field(
+        default=2.0,
+        metadata={"description": "How long this process trusts what it read from shared stores before reading "
+                                 "again: an exact-tier entry held in memory, the knowledge base's fingerprint. An "
+                                 "ingest or cache clear made by another replica or process shows here within this "
+                                 "time; this process's own take effect at once. 0 reads the stores every time."},
+    )
 
     # --- serving ------------------------------------------------------------------------
     model_slots: int = field(
@@ -334,6 +341,8 @@ class Configuration:
             raise ValueError("top_k must be at least 1")
         if self.threads is not None and self.threads < 1:
             raise ValueError("threads must be at least 1")
+        if self.cache_coherence_s < 0:
+            raise ValueError("cache_coherence_s must be at least 0")
         if self.cache_ttl_s < 1:
             raise ValueError("cache_ttl_s must be at least 1 second")
         if self.model_slots < 1 or self.admission_queue < 0 or self.admission_wait_s <= 0:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -124,11 +125,16 @@ class KnowledgeBase:
         self.config = config
         self.name = f"{config.collection}-{config.tenant}"
         self._client = chroma_client(str(config.data_path), config.chroma_url)
+        self._open_collection()
+
+    def _open_collection(self) -> None:
+        """(Re-)read the collection, with its metadata (the fingerprint)."""
         self._collection = self._client.get_or_create_collection(
             self.name,
-            embedding_function=chroma_embedding_function(config.embedding_model),
+            embedding_function=chroma_embedding_function(self.config.embedding_model),
             configuration={"hnsw": {"space": "cosine"}},
         )
+        self._collection_read_at = time.monotonic()
         self._splitter = RecursiveCharacterTextSplitter.from_language(
             Language.MARKDOWN, chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP
         )
@@ -141,6 +147,10 @@ class KnowledgeBase:
 
     @property
     def fingerprint(self) -> str:
+        """Changes whenever chunks are added or removed, here or by another process sharing the store
+        (seen within `cache_coherence_s`): cached answers are scoped by it."""
+        if time.monotonic() - self._collection_read_at > self.config.cache_coherence_s:
+            self._open_collection()
         return (self._collection.metadata or {}).get("fingerprint", "empty")
 
     def search(self, query: str, k: int, threshold: float) -> list[Passage]:

@@ -13,6 +13,7 @@ import asyncio
 from langgraph.runtime import Runtime
 
 from vetted_rag.cache import open_cache
+from vetted_rag.cache.base import CacheHit
 from vetted_rag.equivalence import same_question
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.state import State
@@ -21,17 +22,21 @@ from vetted_rag.nodes.grade_answer import relevance_verdict
 from vetted_rag.observability import CACHE_LOOKUPS, CACHE_SAVED_COST, CACHE_SAVED_TOKENS
 
 
+def _look_up(config: Configuration, question: str) -> tuple[CacheHit | None, str]:
+    cache = open_cache(config)
+    return cache.lookup(question), cache.last_warning
+
+
 async def cache_lookup(state: State, runtime: Runtime[Configuration]) -> dict:
     config = configuration(runtime)
     if state.get("looked_up"):  # the Agent's hit path looked already and found nothing to serve
         return state["looked_up"]
     if not config.cache_enabled or state.get("no_cache"):
         return {"cache": {"hit": False, "bypassed": True}, "trace": note("bypass", "cache disabled for this run")}
-    cache = await asyncio.to_thread(open_cache, config)  # opening a store touches the disk
-    hit = await asyncio.to_thread(cache.lookup, asked(state))
+    hit, warning = await asyncio.to_thread(_look_up, config, asked(state))  # one hop: both may touch the disk
     if hit is None:
         CACHE_LOOKUPS.labels(result="miss").inc()
-        return {"cache": {"hit": False, "warning": cache.last_warning}, "trace": note("miss", cache.last_warning or "no entry")}
+        return {"cache": {"hit": False, "warning": warning}, "trace": note("miss", warning or "no entry")}
     update: dict = {}
     info = {"hit": True, "kind": hit.kind, "similarity": round(hit.similarity, 4), "entry_question": hit.question}
     if hit.kind == "semantic":

@@ -26,12 +26,18 @@ class AuditLog:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
+        self._tail: tuple[int, int, str] = (-1, 0, GENESIS)  # (file size, seq, hash) after our last append
 
     def _last(self) -> tuple[int, str]:
-        if not self.path.exists() or self.path.stat().st_size == 0:
+        """The last record's seq and hash. Re-read from the file only when its size is not the one this
+        process left: another process (a replica, the CLI) appended meanwhile."""
+        size = self.path.stat().st_size if self.path.exists() else 0
+        if size == self._tail[0]:
+            return self._tail[1], self._tail[2]
+        if size == 0:
             return 0, GENESIS
         with self.path.open("rb") as f:
-            f.seek(max(0, self.path.stat().st_size - 65536))
+            f.seek(max(0, size - 65536))
             last = f.read().splitlines()[-1]
         record = json.loads(last)
         return record["seq"], record["hash"]
@@ -46,6 +52,7 @@ class AuditLog:
             with self.path.open("a", encoding="utf-8") as f:
                 f.write(json.dumps(record, sort_keys=True) + "\n")
                 f.flush()
+                self._tail = (f.tell(), record["seq"], record["hash"])
             return record
 
     def verify(self) -> tuple[bool, int, str]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Callable
+from functools import lru_cache
+from typing import Any, Callable, Iterable
 
 _SECRET = re.compile(
     r"\b(?:sk|pk|rk|co|ghp|gho|xox[abp]|AKIA|ASIA|vr)[-_][A-Za-z0-9_\-]{16,}\b"
@@ -42,21 +43,38 @@ def _iban(match: re.Match) -> str:
     return "[IBAN]" if iban_ok(match.group(0)) else match.group(0)
 
 
+# No pattern above matches fewer characters than the shortest e-mail address ("a@b.cd").
+_SHORTEST_MATCH = 6
+
+# What every pattern above needs somewhere: a secret's prefix or keyword, an "@", or two digits in a row.
+# Text without any (most prose) skips the six substitutions.
+_MAY_MATCH = re.compile(r"@|\d\d|AKIA|\b(?:sk|pk|rk|co|ghp|gho|xox[abp]|ASIA|vr)[-_]|(?i:api|token|secret|password|bearer)")
+
 _SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|CANARY", re.I)
+
+
+@lru_cache(maxsize=4096)
+def _secret_named(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name))
 
 
 def environment_secrets() -> dict[str, str]:
     """Secret-named environment variables (COHERE_API_KEY...) with values long enough to match
-    safely, longest value first."""
-    found = {k: v for k, v in os.environ.items() if _SECRET_NAME.search(k) and len(v) >= 8}
+    safely, longest value first. Read on every call (the environment can change); only the
+    name test is memoised, which was most of a cache hit's redaction time."""
+    found = {k: v for k, v in os.environ.items() if _secret_named(k) and len(v) >= 8}
     return dict(sorted(found.items(), key=lambda item: len(item[1]), reverse=True))
 
 
-def redact(text: str) -> str:
+def redact(text: str, secrets: Iterable[str] | None = None) -> str:
     """Replace secrets (by pattern, and any value of a secret-named environment variable),
-    emails, IBANs, Luhn-valid card numbers, national ids and phone numbers."""
-    for value in environment_secrets().values():
-        text = text.replace(value, "[SECRET]")
+    emails, IBANs, Luhn-valid card numbers, national ids and phone numbers. `secrets`: the
+    environment's secret values, when the caller has read them already (one read per object)."""
+    for value in environment_secrets().values() if secrets is None else secrets:
+        if value in text:
+            text = text.replace(value, "[SECRET]")
+    if len(text) < _SHORTEST_MATCH or not _MAY_MATCH.search(text):
+        return text
     text = _SECRET.sub("[SECRET]", text)
     text = _EMAIL.sub("[EMAIL]", text)
     text = _IBAN.sub(_iban, text)
@@ -77,4 +95,5 @@ def map_strings(value: Any, transform: Callable[[str], str]) -> Any:
 
 
 def redact_obj(value: Any) -> Any:
-    return map_strings(value, redact)
+    secrets = list(environment_secrets().values())  # one read of the environment per object, not per string
+    return map_strings(value, lambda text: redact(text, secrets))

@@ -53,11 +53,6 @@ def _local_path(target: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") else "/agent/playground/"
 
 
-def _local_path(target: str) -> str:
-    """Only a path on this server may follow sign-in (no open redirect)."""
-    return target if target.startswith("/") and not target.startswith("//") else "/agent/playground/"
-
-
 THREAD_HEADER = "x-thread-id"
 
 
