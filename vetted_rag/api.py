@@ -99,6 +99,9 @@ def _has_handlers(callbacks: Any) -> bool:
     return bool(getattr(callbacks, "handlers", callbacks))
 
 
+_RUN_ENDED = object()  # the last item of a run's event queue
+
+
 class Agent:
     """The vetted-rag agent bound to one configuration."""
 
@@ -167,14 +170,10 @@ class Agent:
                         await queue.put(event)
 
         task = asyncio.create_task(self._bounded(drive(), config, state, question, run_id))
+        task.add_done_callback(lambda _: queue.put_nowait(_RUN_ENDED))  # after every event the run put
         try:
-            while not (task.done() and queue.empty()):
-                getter = asyncio.ensure_future(queue.get())
-                done, _ = await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
-                if getter in done:
-                    yield getter.result()
-                else:
-                    getter.cancel()
+            while (event := await queue.get()) is not _RUN_ENDED:
+                yield event
             yield {"result": task.result()}
         finally:
             task.cancel()  # a consumer that stops listening (client gone) stops the run too

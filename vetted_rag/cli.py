@@ -107,6 +107,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import gc
     import os
 
     import uvicorn
@@ -115,7 +116,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from vetted_rag.server.app import create_app
 
     fmt = os.environ.get("VETTED_RAG_LOG_FORMAT", "json")
-    uvicorn.run(create_app(_config(args)), host=args.host, port=args.port,
+    app = create_app(_config(args))
+    # The start-up objects (libraries, graph, settings) live as long as the server: keep them out of the
+    # garbage collector's full passes, each of which stalled every request in flight for ~100 ms
+    # (bench/hit_path.py: exact-hit p99 113 ms at p50 18 ms before, 28 ms after).
+    gc.freeze()
+    uvicorn.run(app, host=args.host, port=args.port,
                 log_config=logging_config(fmt, os.environ.get("VETTED_RAG_LOG_LEVEL", "INFO")))
     return 0
 

@@ -30,13 +30,14 @@ class RateLimiter:
         self._clock = clock
         self._requests: dict[str, deque[float]] = defaultdict(deque)
         self._tokens: dict[str, deque[tuple[float, int]]] = defaultdict(deque)
+        self._spent: dict[str, int] = defaultdict(int)  # the sum of `_tokens[key]`, kept as entries come and go
         self._lock = threading.Lock()
 
     def _trim(self, key: str, now: float) -> None:
         while self._requests[key] and self._requests[key][0] <= now - WINDOW_S:
             self._requests[key].popleft()
         while self._tokens[key] and self._tokens[key][0][0] <= now - WINDOW_S:
-            self._tokens[key].popleft()
+            self._spent[key] -= self._tokens[key].popleft()[1]
 
     def acquire(self, key: str, requests_per_minute: int, tokens_per_minute: int) -> float | None:
         """Record a request; None if allowed, else the seconds to wait (for Retry-After)."""
@@ -45,14 +46,16 @@ class RateLimiter:
             self._trim(key, now)
             if len(self._requests[key]) >= requests_per_minute:
                 return max(0.0, self._requests[key][0] + WINDOW_S - now)
-            if sum(n for _, n in self._tokens[key]) >= tokens_per_minute:
+            if self._spent[key] >= tokens_per_minute:
                 return max(0.0, self._tokens[key][0][0] + WINDOW_S - now)
             self._requests[key].append(now)
             return None
 
     def spend_tokens(self, key: str, tokens: int) -> None:
-        with self._lock:
-            self._tokens[key].append((self._clock(), tokens))
+        if tokens > 0:  # a cache hit spends none: no entry
+            with self._lock:
+                self._tokens[key].append((self._clock(), tokens))
+                self._spent[key] += tokens
 
 
 # One atomic step on Redis's own clock (replicas' clocks may differ): trim both windows, refuse

@@ -16,6 +16,7 @@ import binascii
 import codecs
 import re
 import unicodedata
+from functools import lru_cache
 from urllib.parse import unquote
 
 from vetted_rag.security.redaction import environment_secrets, map_strings
@@ -210,11 +211,17 @@ def _shingles(text: str, size: int = 8) -> set[str]:
     return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
+@lru_cache(maxsize=64)
+def _protected_shingles(text: str) -> frozenset[str]:
+    """The protected texts are the prompts, the same on every call: split them once."""
+    return frozenset(_shingles(text))
+
+
 def output_leak(answer: str, protected_texts: list[str]) -> str | None:
     """Why `answer` must not be released: it quotes a protected prompt (8 words in a row) or
     contains the value of a secret-named environment variable. None if clean."""
     answer_shingles = _shingles(answer)
-    if any(answer_shingles & _shingles(text) for text in protected_texts):
+    if any(answer_shingles & _protected_shingles(text) for text in protected_texts):
         return "it reveals the system prompt"
     lowered = answer.lower()
     for name, value in environment_secrets().items():
