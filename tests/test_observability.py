@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sqlite3
 import sys
 import types
 
@@ -69,3 +70,24 @@ def test_trace_retention_prunes_old_runs(tmp_path):
     assert store.get("old") is not None  # saves prune at most once a minute: the first save just did
     store.prune()
     assert store.get("old") is None and store.get("new") is not None
+
+
+def test_concurrent_saves_are_each_committed_once_and_failures_reach_their_callers(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from vetted_rag.observability import SqliteTraceStore
+
+    store = SqliteTraceStore(tmp_path / "t.sqlite")
+    runs = [{"run_id": f"r{i}", "status": "answered", "question": f"q{i} from bob@example.com", "trace": []}
+            for i in range(200)]
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(store.save, runs))  # each returns once its run is committed
+    assert len(store.recent(500)) == 200
+    assert store.get("r7")["question"] == "q7 from [EMAIL]"
+
+    def broken(sql, rows):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    store._execute_many = broken
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        store.save({"run_id": "lost", "status": "answered", "question": "q", "trace": []})

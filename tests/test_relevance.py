@@ -61,3 +61,30 @@ def test_answers_that_answer_pass(question, answer):
 def test_answers_that_do_not_answer_fail(question, answer, why):
     verdict = check_relevance(question, answer, README)
     assert not verdict.ok and why in verdict.reason, verdict.reason
+
+
+def test_rival_answers_are_the_same_kind_of_thing_from_the_passages():
+    from vetted_rag.relevance import rival_answers
+
+    text = ("Blow Out is a 1981 thriller directed by Brian De Palma. It was produced by George Litto. "
+            "It was restored in 2011 and sold 12,000 copies.")
+    passages = [{"text": text}]
+    # Names: not the question's own subject ("Blow Out"), not a sentence-opening "It", not the answer itself.
+    assert set(rival_answers("Who produced Blow Out?", "George Litto [1]", passages)) == {"Brian De Palma"}
+    assert rival_answers("When was Blow Out released?", "1981 [1]", passages) == ["2011"]
+    # Ranked by the question words their sentence shares: "sold ... copies" is 2011's sentence.
+    assert rival_answers("How many copies were sold?", "12,000 [1]", passages) == ["2011", "1981"]
+    # A phrase or a sentence is not a name, date or number: nothing to choose between.
+    assert rival_answers("How is Blow Out described?", "a thriller [1]", passages) == []
+    assert rival_answers("Who produced Blow Out?", "It was produced by a famous producer who had worked on many "
+                                                  "films before [1]", passages) == []
+
+
+def test_rivals_of_a_choice_are_its_other_option_and_of_a_cited_answer_come_from_its_passage():
+    from vetted_rag.relevance import rival_answers
+
+    assert rival_answers("Which band had songs in anime, U2 or Flow?", "U2 [1]", [{"text": "U2 is Irish."}]) == ["Flow"]
+    passages = [{"text": "Blow Out was produced by George Litto. Brian De Palma directed it in June."},
+                {"text": "Ada Lovelace wrote the first program."}]
+    assert rival_answers("Who produced Blow Out?", "George Litto [1]", passages) == ["Brian De Palma"]  # not "June"
+    assert "Ada Lovelace" in rival_answers("Who produced Blow Out?", "George Litto", passages)  # uncited: all

@@ -149,8 +149,7 @@ class TraceStore(ABC):
 
     Writes are group-committed: one writer thread commits every run queued meanwhile in one
     transaction, and each caller waits for its own commit. Under load, runs share a commit instead
-    of queueing for one each (bench/hit_path.py), and a saved run is still stored when `save` returns.
-    """
+    of each waiting for its own, and a run is still stored when `save` returns."""
 
     PRUNE_EVERY_S = 60.0  # retention is in days: pruning on every save only costs a write
     MAX_BATCH = 256

@@ -28,6 +28,8 @@ SHORT_ANSWER_WORDS = 4
 QUESTION_FORM_WORDS = frozenset("many much kind sort way get gets exactly".split())
 # The passage sentence that states the answer shares at least this many words with the question.
 MIN_EVIDENCE_TIE = 1
+# Answers the re-read offers as alternatives to the model's answer (4 options in all).
+MAX_RIVALS = 3
 
 _WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekday|weekend|daily|weekly|every day"
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
@@ -211,3 +213,53 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
     return RelevanceVerdict(True, f"answers the question ({kind or 'open'} question; adds "
                                   f"{', '.join(sorted(added)[:4])})")
 
+
+
+# ---- rivals: what else in the passages could be the answer (for the re-read, nodes/grade_answer.py) -------
+
+_MONTH_NAMES = _MONTHS.title()
+_DATE = re.compile(rf"\b\d{{1,2}} (?:{_MONTH_NAMES}) \d{{4}}\b|\b(?:{_MONTH_NAMES}) \d{{1,2}}, \d{{4}}\b"
+                   r"|\b1[0-9]{3}\b|\b20[0-9]{2}\b")
+_NUMBER = re.compile(r"\b\d[\d,.]*\b")
+# A capitalised name of one or more words, with the small words names contain ("Bank of England").
+_NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of|the|de|van|von|and|da|del|la|le)?\s*[A-Z][\w'’.-]*)*")
+_CALENDAR_WORD = re.compile(rf"(?i:{_WEEKDAYS}|{_MONTHS})")
+_RIVAL_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n")
+
+
+def rival_answers(question: str, answer: str, passages: list[dict]) -> list[str]:
+    """What else could answer `question` in place of a short `answer`: the other option of an "A or B?"
+    question, else the other names, dates or numbers (as the answer is one) in the passages the answer
+    cites, ranked by how many question words their sentence shares. The generator's typical error is the
+    right kind of thing in the wrong relation (a film's director given as its producer). Empty for a
+    longer answer or one that is not a name, date or number."""
+    claim = CITATION.sub(" ", answer).strip().rstrip(".").strip()
+    if not claim or len(content_words(claim)) > SHORT_ANSWER_WORDS:
+        return []
+    own = set(tokens(claim))
+    options = choice_options(question)
+    if options:
+        return [o for o in options if not set(tokens(o)) <= own and not own <= set(tokens(o))][:MAX_RIVALS]
+    if _DATE.search(claim):
+        pattern = _DATE
+    elif re.fullmatch(r"[\d,. ]+", claim):
+        pattern = _NUMBER
+    elif claim[0].isupper():
+        pattern = _NAME
+    else:
+        return []
+    cited = {int(n) for n in CITATION.findall(answer)}
+    texts = [p["text"] for number, p in enumerate(passages, 1) if not cited or number in cited]
+    asked, focus = set(tokens(question)), content_words(question)
+    ranked: dict[str, int] = {}
+    for sentence in (s for text in texts for s in _RIVAL_SENTENCE.split(text)):
+        tie = len(content_words(sentence) & focus)
+        for match in pattern.finditer(sentence):
+            rival = match.group(0).strip().rstrip(".,;:")
+            words = set(tokens(rival))
+            # A word that carries content ("It" opening a sentence does not), not a month or weekday taken
+            # for a name, not a part of the answer, and not the question's own subject.
+            if (content_words(rival) and not (pattern is _NAME and _CALENDAR_WORD.fullmatch(rival))
+                    and not words & own and not words <= asked):
+                ranked[rival] = max(ranked.get(rival, -1), tie)
+    return sorted(ranked, key=lambda rival: -ranked[rival])[:MAX_RIVALS]

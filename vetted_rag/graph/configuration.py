@@ -250,6 +250,13 @@ class Configuration:
             "Qwen models, embedded or served: bench/RESULTS.md), 'combined' for any other model."
         },
     )
+    reread_answers: bool = field(
+        default=True,
+        metadata={"description": "Before a short name, date or number is released, the chat model reads the passages "
+                                 "again and picks the answer from it and the other names, dates or numbers there; it "
+                                 "passes only if the model picks it again. The checks cannot tell a right entity from "
+                                 "a wrong one in the same passage (bench/RESULTS.md, re-read)."},
+    )
     require_citations: bool = field(
         default=True, metadata={"description": "An answer without a valid [n] citation fails grounding."}
     )

@@ -2,20 +2,25 @@
 
 Grading 'deterministic' uses the answer check (relevance.py: expected answer type, the
 claim tied to the question's focus and to the passage sentence that states it); 'combined'
-requires the LLM grader's yes as well."""
+requires the LLM grader's yes as well. Then the re-read (`reread_answers`): a short name, date
+or number must be picked again by the chat model from it and its rivals in the passages, since
+no check can tell which of a passage's names is the producer and which the director."""
 
 from __future__ import annotations
+
+from random import Random
 
 from langgraph.runtime import Runtime
 
 from vetted_rag.graph.configuration import Configuration
-from vetted_rag.graph.state import Grade, Score, State, Usage
-from vetted_rag.grounding import is_abstention
+from vetted_rag.graph.state import Grade, Score, State, Usage, add_usage
+from vetted_rag.grounding import CITATION, is_abstention
 from vetted_rag.nodes import asked, configuration, llm_verdict, note
-from vetted_rag.nodes.schemas import GradeAnswer
+from vetted_rag.nodes.schemas import GradeAnswer, RereadChoice
 from vetted_rag.observability import GRADES
-from vetted_rag.prompts import answer_messages
-from vetted_rag.relevance import check_relevance, comparative_choice, unverifiable
+from vetted_rag.prompts import REREAD_LETTERS, answer_messages, reread_messages
+from vetted_rag.providers import call_model
+from vetted_rag.relevance import check_relevance, comparative_choice, rival_answers, unverifiable
 
 
 async def relevance_verdict(config: Configuration, question: str, answer: str,
@@ -26,6 +31,28 @@ async def relevance_verdict(config: Configuration, question: str, answer: str,
     if not verdict.ok or config.grading_rule == "deterministic":
         return ("yes" if verdict.ok else "no"), f"answer check: {verdict.reason}", {}
     return await llm_verdict(config, answer_messages(question, answer), GradeAnswer, run)
+
+
+async def reread(config: Configuration, state: State) -> tuple[Score, str, Usage] | None:
+    """The chat model picks the answer again, from the generated one and its rivals in the passages, with
+    the generation's own prompt (so its evaluation can be reused); None when there are no rivals."""
+    question, passages = asked(state), state.get("passages", [])
+    answer = CITATION.sub(" ", state.get("generation", "")).strip().rstrip(".").strip()
+    rivals = rival_answers(question, answer, passages)
+    if not rivals:
+        return None
+    options = [answer] + rivals
+    Random(question).shuffle(options)  # not always in the same place (position bias), the same for a question
+    reply = await call_model(config.chat_model, config, reread_messages(question, passages, state.get("feedback"), options),
+                             RereadChoice, run=state, reuse_prefix=True)
+    listed = ", ".join(repr(o) for o in options)
+    if reply.parsed is None:
+        return "no", f"re-read failed ({reply.error}); options {listed}", reply.usage
+    position = REREAD_LETTERS.index(reply.parsed.option)
+    picked = options[position] if position < len(options) else None
+    if picked == answer:
+        return "yes", f"re-read: picked the same answer from {listed}", reply.usage
+    return "no", f"re-read: the passages were read as naming {picked!r}, not {answer!r} (options {listed})", reply.usage
 
 
 async def grade_answer(state: State, runtime: Runtime[Configuration]) -> dict:
@@ -42,6 +69,10 @@ async def grade_answer(state: State, runtime: Runtime[Configuration]) -> dict:
     else:
         score, reason, update["usage"] = await relevance_verdict(config, asked(state), answer, state.get("passages", []),
                                                                  state)
+        reread_verdict = await reread(config, state) if score == "yes" and config.reread_answers else None
+        if reread_verdict:
+            score, reason, spent = reread_verdict
+            update["usage"] = add_usage(update["usage"], spent)
         grade = Grade(grader="answer", binary_score=score, reason=reason)
     GRADES.labels(grader="answer", score=grade["binary_score"]).inc()
     return update | {"answer_grade": grade, "grades": state.get("grades", []) + [grade],

@@ -23,6 +23,12 @@ class GradeAnswer(BaseModel):
     reason: str = Field(max_length=REASON_CHARS, description="One short sentence explaining the verdict")
 
 
+class RereadChoice(BaseModel):
+    """The option that answers the question, read again from the passages."""
+
+    option: Literal["A", "B", "C", "D"] = Field(description="The letter of the option that answers the question")
+
+
 class RewrittenQuestion(BaseModel):
     """A question rewritten for better retrieval."""
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-PROMPT_VERSION = "3"
+PROMPT_VERSION = "4"
 
 ABSTAIN = "I cannot answer this from the knowledge base."
 
@@ -29,6 +29,12 @@ GENERATE_USER = "Context:\n{passages}\n\nQuestion: {question}\n{feedback}"
 
 FEEDBACK = ("A reviewer rejected your previous answer: {reason}\n"
             "Write a corrected answer that uses only words from the passages.\n")
+
+# The re-read: the same prompt as the generation, with the options appended to its last message, so a
+# model server that keeps the prompt's prefix (llama.cpp) only reads the options (0.6 s instead of 6.8 s
+# for a 509-token prompt, measured).
+REREAD_OPTIONS = "Options:\n{options}\nReply with the letter of the option that answers the question.\n"
+REREAD_LETTERS = "ABCD"
 
 # History-aware retrieval (LangChain's pattern): a follow-up becomes a standalone question
 # before the cache lookup and retrieval.
@@ -80,6 +86,14 @@ def generate_messages(question: str, passages: list[dict], feedback: str | None)
         feedback=FEEDBACK.format(reason=feedback) if feedback else "",
     )
     return [SystemMessage(GENERATE_SYSTEM), HumanMessage(user)]
+
+
+def reread_messages(question: str, passages: list[dict], feedback: str | None,
+                    options: list[str]) -> list[BaseMessage]:
+    """The generation's messages, asking to pick one of `options` (lettered A, B, ...)."""
+    system, user = generate_messages(question, passages, feedback)
+    listing = "\n".join(f"{letter}. {option}" for letter, option in zip(REREAD_LETTERS, options))
+    return [system, HumanMessage(str(user.content) + REREAD_OPTIONS.format(options=listing))]
 
 
 def hallucination_messages(answer: str, passages: list[dict]) -> list[BaseMessage]:

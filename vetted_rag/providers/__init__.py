@@ -236,6 +236,7 @@ async def call_model(
     max_tokens: int | None = None,
     stop: list[str] | None = None,
     run: Mapping[str, Any] | None = None,
+    reuse_prefix: bool = False,
 ) -> ModelReply:
     """One logical model call under the run's policy — the only place a model is called.
 
@@ -245,7 +246,9 @@ async def call_model(
     retried `max_retries` times with backoff and jitter, honouring `Retry-After`. After it:
     usage that crossed a budget raises `BudgetExceeded` carrying that usage. Each timeout and
     retry is a trace event and a metric. Malformed structured output is asked for again, then
-    returned with `parsed=None` so the caller can count it as a failed grade."""
+    returned with `parsed=None` so the caller can count it as a failed grade. `reuse_prefix`: the
+    prompt extends the previous call's, whose evaluation the embedded model may keep (servers and
+    hosted providers cache prefixes on their own)."""
     policy, run = config.policy, run or {}
     spent: Usage = run.get("usage") or {}
     deadline = run.get("deadline")
@@ -263,10 +266,11 @@ async def call_model(
         if waited:
             limit_event("queued", f"waited {waited:.2f}s for a model slot", waited_s=round(waited, 3))
     extra = {k: v for k, v in {"max_tokens": max_tokens, "stop": stop}.items() if v}
+    prefix = {"cache_prompt": True} if reuse_prefix and isinstance(model, LocalGGUFChatModel) else {}
     if schema is None:
-        runnable = model.bind(**extra) if extra else model
+        runnable = model.bind(**extra, **prefix) if extra or prefix else model
     else:
-        runnable = model.with_structured_output(schema, include_raw=True)
+        runnable = model.with_structured_output(schema, include_raw=True, **prefix)
 
     async def attempt() -> Any:
         timeout = policy.llm_timeout_s if deadline is None else min(policy.llm_timeout_s, deadline - time.time())

@@ -100,7 +100,8 @@ class LocalGGUFChatModel(BaseChatModel):
 
     Calls are serialised (one slot); `with_structured_output` constrains output with a
     GBNF grammar and validates it with Pydantic. The prompt cache is off so output at
-    temperature 0 is reproducible.
+    temperature 0 is reproducible, except for a call that asks for it (`cache_prompt=True`):
+    the re-read, whose prompt extends the generation's.
     """
 
     model_path: str
@@ -130,7 +131,7 @@ class LocalGGUFChatModel(BaseChatModel):
             "max_tokens": kwargs.get("max_tokens", self.max_tokens),
             "temperature": self.temperature,
             "seed": self.seed,
-            "cache_prompt": False,
+            "cache_prompt": kwargs.get("cache_prompt", False),
             "stream": True,
             "stream_options": {"include_usage": True},
         }
@@ -206,4 +207,4 @@ class LocalGGUFChatModel(BaseChatModel):
     ) -> Runnable[LanguageModelInput, Any]:
         if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
             raise NotImplementedError("the embedded model takes Pydantic schemas")
-        return structured_runnable(self.bind(grammar=compact_grammar(schema)), schema, include_raw)
+        return structured_runnable(self.bind(grammar=compact_grammar(schema), **kwargs), schema, include_raw)
