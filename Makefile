@@ -35,12 +35,13 @@ test: install services
 SPLITS ?= /tmp/vetted-rag-halueval
 eval: install
 	$(PY) bench/halueval_splits.py $(SPLITS)
-	$(VENV)/bin/vetted-rag eval --dataset $(SPLITS)/halueval-rows6000-8999.jsonl --n 30 --unanswerable 10 \
+	$(VENV)/bin/vetted-rag eval --dataset $(SPLITS)/halueval-rows6000-8999.jsonl --n 60 --unanswerable 15 --seed 1 \
 	  --json bench/results/eval.json --html bench/results/eval.html
 	$(VENV)/bin/vetted-rag eval --graders 3000 --seed 2 --dataset $(SPLITS)/halueval-rows0-5999.jsonl --json bench/results/graders_dev.json
 	$(VENV)/bin/vetted-rag eval --graders 3000 --seed 2 --dataset $(SPLITS)/halueval-rows6000-8999.jsonl --json bench/results/graders_held_out.json
 	$(VENV)/bin/vetted-rag eval --graders 30 --llm-grader --seed 3 --dataset $(SPLITS)/halueval-rows6000-8999.jsonl \
 	  --json bench/results/graders_llm.json
+	$(PY) bench/reread.py $(SPLITS)/halueval-rows0-5999.jsonl 30
 	$(PY) bench/sample_questions.py
 	$(PY) bench/third_party_docs.py bench/data/third_party_questions.json
 	$(PY) bench/cache_equivalence.py

@@ -28,6 +28,7 @@ def graders_table(report: dict) -> str:
 
 def eval_section(ev: dict) -> str:
     g, b = ev["systems"]["graded"], ev["systems"]["baseline"]
+    seed = ev["dataset"].rpartition("seed")[2]
     metrics = [("answerable questions answered (released)", "released_rate"),
                ("correct: answer contains the gold answer (all answerable)", "contains_gold"),
                ("**precision of released answers** (contains gold)", "released_precision"),
@@ -44,18 +45,18 @@ def eval_section(ev: dict) -> str:
     return f"""## Graded loop vs plain RAG (`{ev['dataset']}`)
 
 HaluEval QA rows 6000–8999 (this project's own held-out part; rows 0–5999 were used to develop the
-checks, rows from 9000 on were never looked at), seed 0: {g['answerable']} answerable questions with their
+checks, rows from 9000 on were never looked at), seed {seed}: {g['answerable']} answerable questions with their
 Wikipedia passage ingested and {g['unanswerable']} whose passage is withheld. Same retrieval (top 4,
 cosine ≥ 0.2), prompt and model for both; the baseline has no checks and no retry. Embedded default
-model, grading `deterministic`. `vetted-rag eval --dataset rows6000-8999.jsonl --n 30 --unanswerable 10`.
-Details: `results/eval.json`, `results/eval.html`.
+model, grading `deterministic` with the re-read. `vetted-rag eval --dataset rows6000-8999.jsonl --n {g['answerable']}
+--unanswerable {g['unanswerable']} --seed {seed}`. Details: `results/eval.json`, `results/eval.html`.
 
 | metric | graded loop | plain RAG |
 |---|---|---|
 {rows}
 
-"Contains gold" under-counts: a released "Tom Cole" for gold "Thomas Jeffery Cole" counts as wrong.
-The records in `results/eval.json` list every released answer.
+"Contains gold" under-counts: a released "Pump It Up" for gold "PIU" counts as wrong. The records in
+`results/eval.json` list every released answer, for reading by hand.
 """
 
 

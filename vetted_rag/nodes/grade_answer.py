@@ -36,9 +36,9 @@ async def relevance_verdict(config: Configuration, question: str, answer: str,
 async def reread(config: Configuration, state: State) -> tuple[Score, str, Usage] | None:
     """The chat model picks the answer again, from the generated one and its rivals in the passages, with
     the generation's own prompt (so its evaluation can be reused); None when there are no rivals."""
-    question, passages = asked(state), state.get("passages", [])
-    answer = CITATION.sub(" ", state.get("generation", "")).strip().rstrip(".").strip()
-    rivals = rival_answers(question, answer, passages)
+    question, passages, generation = asked(state), state.get("passages", []), state.get("generation", "")
+    rivals = rival_answers(question, generation, passages)  # with its citations: rivals from the cited passages
+    answer = CITATION.sub(" ", generation).strip().rstrip(".").strip()
     if not rivals:
         return None
     options = [answer] + rivals
