@@ -80,11 +80,11 @@ def test_rival_answers_are_the_same_kind_of_thing_from_the_passages():
                                                   "films before [1]", passages) == []
 
 
-def test_rivals_of_a_choice_are_its_other_option_and_of_a_cited_answer_come_from_its_passage():
+def test_rivals_of_a_choice_are_its_other_option_and_else_come_from_every_passage():
     from vetted_rag.relevance import rival_answers
 
     assert rival_answers("Which band had songs in anime, U2 or Flow?", "U2 [1]", [{"text": "U2 is Irish."}]) == ["Flow"]
     passages = [{"text": "Blow Out was produced by George Litto. Brian De Palma directed it in June."},
                 {"text": "Ada Lovelace wrote the first program."}]
-    assert rival_answers("Who produced Blow Out?", "George Litto [1]", passages) == ["Brian De Palma"]  # not "June"
-    assert "Ada Lovelace" in rival_answers("Who produced Blow Out?", "George Litto", passages)  # uncited: all
+    # Not "June"; and from the other passage too (a two-step question's answer is often there).
+    assert rival_answers("Who produced Blow Out?", "George Litto [1]", passages) == ["Brian De Palma", "Ada Lovelace"]

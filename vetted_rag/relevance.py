@@ -229,10 +229,13 @@ _RIVAL_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n")
 
 def rival_answers(question: str, answer: str, passages: list[dict]) -> list[str]:
     """What else could answer `question` in place of a short `answer`: the other option of an "A or B?"
-    question, else the other names, dates or numbers (as the answer is one) in the passages the answer
-    cites, ranked by how many question words their sentence shares. The generator's typical error is the
-    right kind of thing in the wrong relation (a film's director given as its producer). Empty for a
-    longer answer or one that is not a name, date or number."""
+    question, else the other names, dates or numbers (as the answer is one) in the retrieved passages,
+    ranked by how many question words their sentence shares. The generator's typical error is the right
+    kind of thing in the wrong relation (a film's director given as its producer), often from the other
+    passage of a two-step question, so every retrieved passage is searched: measured end to end, rivals
+    from the cited passage only stopped 1 wrong answer and 2 right ones, from all passages 3 wrong and
+    1 right (bench/RESULTS.md, re-read). Empty for a longer answer or one that is not a name, date or
+    number."""
     claim = CITATION.sub(" ", answer).strip().rstrip(".").strip()
     if not claim or len(content_words(claim)) > SHORT_ANSWER_WORDS:
         return []
@@ -248,11 +251,9 @@ def rival_answers(question: str, answer: str, passages: list[dict]) -> list[str]
         pattern = _NAME
     else:
         return []
-    cited = {int(n) for n in CITATION.findall(answer)}
-    texts = [p["text"] for number, p in enumerate(passages, 1) if not cited or number in cited]
     asked, focus = set(tokens(question)), content_words(question)
     ranked: dict[str, int] = {}
-    for sentence in (s for text in texts for s in _RIVAL_SENTENCE.split(text)):
+    for sentence in (s for p in passages for s in _RIVAL_SENTENCE.split(p["text"])):
         tie = len(content_words(sentence) & focus)
         for match in pattern.finditer(sentence):
             rival = match.group(0).strip().rstrip(".,;:")

@@ -39,8 +39,7 @@ async def test_a_yes_with_its_statement_passes():
 
 FILM = [{"id": "p", "source": "film.md", "title": "", "chunk": 0,
          "text": "Blow Out is a 1981 thriller written and directed by Brian De Palma. It was produced by George Litto. "
-                 "John Travolta stars in it."},
-        {"id": "q", "source": "other.md", "title": "", "chunk": 0, "text": "Ada Lovelace wrote the first program."}]
+                 "John Travolta stars in it."}]
 
 
 def reread_model(pick):
@@ -71,8 +70,7 @@ async def test_reread_keeps_an_answer_picked_again():
     assert update["answer_grade"]["binary_score"] == "yes", update["answer_grade"]["reason"]
     assert model.count("RereadChoice") == 1
     options = str(model.calls[0][1][-1].content).partition("Options:")[2]
-    assert "Brian De Palma" in options and "John Travolta" in options  # its rivals in the passage it cites
-    assert "Ada Lovelace" not in options  # not from a passage it does not cite
+    assert "Brian De Palma" in options and "John Travolta" in options  # its rivals in the passages
 
 
 async def test_reread_rejects_an_entity_in_the_wrong_relation():

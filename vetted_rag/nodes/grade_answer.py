@@ -37,7 +37,7 @@ async def reread(config: Configuration, state: State) -> tuple[Score, str, Usage
     """The chat model picks the answer again, from the generated one and its rivals in the passages, with
     the generation's own prompt (so its evaluation can be reused); None when there are no rivals."""
     question, passages, generation = asked(state), state.get("passages", []), state.get("generation", "")
-    rivals = rival_answers(question, generation, passages)  # with its citations: rivals from the cited passages
+    rivals = rival_answers(question, generation, passages)
     answer = CITATION.sub(" ", generation).strip().rstrip(".").strip()
     if not rivals:
         return None
