@@ -10,6 +10,7 @@ import redis
 
 from tests.conftest import GOOD_ANSWER, NO, YES
 from vetted_rag.cache import open_cache
+from vetted_rag.cache.base import flush_all_counts
 from vetted_rag.knowledge.store import open_knowledge_base
 
 
@@ -18,6 +19,7 @@ def backend(request):
     if request.param == "chroma":
         return {"cache_backend": "chroma"}
     url = request.getfixturevalue("redis_url")
+    flush_all_counts()  # counts still pending from earlier tests' caches must not land after the wipe
     redis.Redis.from_url(url).flushall()
     return {"cache_backend": "redis", "redis_url": url}
 

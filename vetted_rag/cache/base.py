@@ -84,7 +84,8 @@ _OPEN: weakref.WeakSet[AnswerCache] = weakref.WeakSet()
 
 
 @atexit.register
-def _flush_all_counts() -> None:
+def flush_all_counts() -> None:
+    """Write every open cache's pending counts now (at exit; before a test wipes a shared store)."""
     for cache in list(_OPEN):
         cache.flush_counts()
 
