@@ -118,9 +118,14 @@ def passage_text(passage: dict) -> str:
 _PASSAGE_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n")
 
 
+def passage_sentences(texts: list[str]) -> list[str]:
+    """Each sentence (or line) of the given passage texts."""
+    return [s for text in texts for s in _PASSAGE_SENTENCE.split(text)]
+
+
 def sentence_words(texts: list[str]) -> list[set[str]]:
     """The content words of each sentence (or line) of the given passage texts."""
-    return [content_words(s) for text in texts for s in _PASSAGE_SENTENCE.split(text)]
+    return [content_words(s) for s in passage_sentences(texts)]
 
 
 @dataclass(frozen=True)

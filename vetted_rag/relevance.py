@@ -17,7 +17,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from vetted_rag.grounding import CITATION, content_words, degeneration, is_abstention, sentence_words, tokens
+from vetted_rag.grounding import (
+    CITATION,
+    content_words,
+    degeneration,
+    is_abstention,
+    passage_sentences,
+    sentence_words,
+    tokens,
+)
 
 # A sentence-length answer restates at least this share of the question's content words
 # (measured: right answers in sentence form vs other sentences of the same passage).
@@ -214,7 +222,6 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
                                   f"{', '.join(sorted(added)[:4])})")
 
 
-
 # ---- rivals: what else in the passages could be the answer (for the re-read, nodes/grade_answer.py) -------
 
 _MONTH_NAMES = _MONTHS.title()
@@ -224,7 +231,11 @@ _NUMBER = re.compile(r"\b\d[\d,.]*\b")
 # A capitalised name of one or more words, with the small words names contain ("Bank of England").
 _NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of|the|de|van|von|and|da|del|la|le)?\s*[A-Z][\w'’.-]*)*")
 _CALENDAR_WORD = re.compile(rf"(?i:{_WEEKDAYS}|{_MONTHS})")
-_RIVAL_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n")
+
+
+def bare_answer(answer: str) -> str:
+    """The answer without its citations and final full stop: "George Litto [1]." -> "George Litto"."""
+    return CITATION.sub(" ", answer).strip().rstrip(".").strip()
 
 
 def rival_answers(question: str, answer: str, passages: list[dict]) -> list[str]:
@@ -236,7 +247,7 @@ def rival_answers(question: str, answer: str, passages: list[dict]) -> list[str]
     from the cited passage only stopped 1 wrong answer and 2 right ones, from all passages 3 wrong and
     1 right (bench/RESULTS.md, re-read). Empty for a longer answer or one that is not a name, date or
     number."""
-    claim = CITATION.sub(" ", answer).strip().rstrip(".").strip()
+    claim = bare_answer(answer)
     if not claim or len(content_words(claim)) > SHORT_ANSWER_WORDS:
         return []
     own = set(tokens(claim))
@@ -253,7 +264,7 @@ def rival_answers(question: str, answer: str, passages: list[dict]) -> list[str]
         return []
     asked, focus = set(tokens(question)), content_words(question)
     ranked: dict[str, int] = {}
-    for sentence in (s for p in passages for s in _RIVAL_SENTENCE.split(p["text"])):
+    for sentence in passage_sentences([p["text"] for p in passages]):
         tie = len(content_words(sentence) & focus)
         for match in pattern.finditer(sentence):
             rival = match.group(0).strip().rstrip(".,;:")

@@ -14,13 +14,13 @@ from langgraph.runtime import Runtime
 
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.state import Grade, Score, State, Usage, add_usage
-from vetted_rag.grounding import CITATION, is_abstention
+from vetted_rag.grounding import is_abstention
 from vetted_rag.nodes import asked, configuration, llm_verdict, note
 from vetted_rag.nodes.schemas import GradeAnswer, RereadChoice
 from vetted_rag.observability import GRADES
 from vetted_rag.prompts import REREAD_LETTERS, answer_messages, reread_messages
 from vetted_rag.providers import call_model
-from vetted_rag.relevance import check_relevance, comparative_choice, rival_answers, unverifiable
+from vetted_rag.relevance import bare_answer, check_relevance, comparative_choice, rival_answers, unverifiable
 
 
 async def relevance_verdict(config: Configuration, question: str, answer: str,
@@ -38,9 +38,9 @@ async def reread(config: Configuration, state: State) -> tuple[Score, str, Usage
     the generation's own prompt (so its evaluation can be reused); None when there are no rivals."""
     question, passages, generation = asked(state), state.get("passages", []), state.get("generation", "")
     rivals = rival_answers(question, generation, passages)
-    answer = CITATION.sub(" ", generation).strip().rstrip(".").strip()
     if not rivals:
         return None
+    answer = bare_answer(generation)
     options = [answer] + rivals
     Random(question).shuffle(options)  # not always in the same place (position bias), the same for a question
     reply = await call_model(config.chat_model, config, reread_messages(question, passages, state.get("feedback"), options),
