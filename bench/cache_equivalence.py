@@ -5,12 +5,14 @@ A stored answer is served for a new question when cosine >= threshold AND `same_
 holds AND the answer check passes for the new question — as `cache_lookup` does. The stored
 answers are the embedded agent's real answers to the first question of each pair (asked once,
 kept in bench/results/cache_answers.json). Reports paraphrase hits and hard-negative false hits
-by kind. Writes bench/results/cache_equivalence.json. Usage: python bench/cache_equivalence.py
+by kind. Writes bench/results/cache_equivalence.json. Usage: python bench/cache_equivalence.py [EMBEDDING]
+(default: the configured cache embedding model)
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -63,10 +65,14 @@ def cosine(model, pairs: list[list[str]]) -> list[float]:
 
 
 def main() -> None:
-    model = load_embeddings("minilm")
+    from vetted_rag import Configuration
+
+    name = sys.argv[1] if len(sys.argv) > 1 else Configuration().cache_embedding_model
+    model = load_embeddings(name)
+    print(f"cache embedding model: {name}")
     answers = stored_answers([p[0] for split, data in PAIRS.items() if split != "about"
                               for kind in ("paraphrase", "hard_negative") for p in data[kind]])
-    report = {}
+    report = {"embedding_model": name}
     for split, data in PAIRS.items():
         if split == "about":
             continue

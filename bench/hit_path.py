@@ -1,7 +1,9 @@
 """The cache-hit path over HTTP, in one run on one server: `/healthz` (the floor), exact hits and
 semantic hits on `/agent/invoke`, each at concurrency 8 on loopback, with an API key as in
 production. Goals (issue 14): exact-hit throughput >= 30 % of /healthz, p99 <= 3 x p50; semantic
-hits >= 15 %. Three interleaved rounds; the medians are reported. The heuristic model stores the entries (a hit never calls a model).
+hits >= 15 %. Three interleaved rounds; the medians are reported. The heuristic model stores the
+entries, graded as the embedded default is ('deterministic': a semantic hit is verified by the answer check;
+under 'combined' grading it would also wait for one LLM grader call, whose cost is the grader's, not the cache's).
 Usage: python bench/hit_path.py   -> bench/results/hit_path.json
 """
 
@@ -74,7 +76,8 @@ async def measure(url: str, secret: str) -> dict:
 
 def main() -> None:
     data = tempfile.mkdtemp(prefix="vetted-rag-hit-path-")
-    env = {"VETTED_RAG_DATA_DIR": data, "VETTED_RAG_CHAT_MODEL": "heuristic", "VETTED_RAG_LOG_LEVEL": "WARNING"}
+    env = {"VETTED_RAG_DATA_DIR": data, "VETTED_RAG_CHAT_MODEL": "heuristic", "VETTED_RAG_GRADING": "deterministic",
+           "VETTED_RAG_LOG_LEVEL": "WARNING"}
     created = subprocess.run([str(BIN / "vetted-rag"), "keys", "create", "bench", "--rpm", "1000000", "--tpm",
                               "1000000000"], env={**os.environ, **env}, capture_output=True, text=True, check=True)
     with services.vetted_rag_server(env) as url:

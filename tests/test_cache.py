@@ -10,7 +10,7 @@ import redis
 
 from tests.conftest import GOOD_ANSWER, NO, YES
 from vetted_rag.cache import open_cache
-from vetted_rag.cache.base import flush_all_counts
+from vetted_rag.cache.base import AnswerCache, entry_key, flush_all_counts, scope_of
 from vetted_rag.knowledge.store import open_knowledge_base
 
 
@@ -89,6 +89,45 @@ def test_changes_by_another_process_are_seen_within_the_coherence_time(scripted,
     type(open_knowledge_base(agent.config))(agent.config).ingest_paths([extra])
     time.sleep(0.6)
     assert not agent.ask(Q).cache.get("hit")  # the fingerprint was re-read, so the old scope no longer matches
+
+
+def test_a_paraphrase_of_another_process_entry_hits_within_the_coherence_time(scripted, backend):
+    """The semantic tier searches the scope's vectors held in memory, re-read once per `cache_coherence_s`:
+    an entry stored elsewhere becomes a semantic hit here within that time; this process's own at once."""
+    agent, _ = scripted(dict(SCRIPT), cache_enabled=True, **backend, cache_coherence_s=0.5)
+    agent.ask("How do I rotate an API key?")  # a miss: the scope's vectors are now held
+    elsewhere = type(open_cache(agent.config))(agent.config)
+    assert elsewhere.store(Q, GOOD_ANSWER, [], [], {})
+    time.sleep(0.6)
+    hit = agent.ask("How can I set a cost budget?")
+    assert hit.cache.get("kind") == "semantic" and hit.cache["entry_question"] == Q
+
+
+def test_a_scope_too_large_to_hold_is_searched_by_the_store(scripted, backend, monkeypatch):
+    monkeypatch.setattr(AnswerCache, "INDEX_ENTRIES", 0)
+    agent, model = scripted(dict(SCRIPT), cache_enabled=True, **backend)
+    agent.ask(Q)
+    cache = open_cache(agent.config)
+    assert cache._scope_vectors(scope_of(agent.config), 0) is None
+    hit = agent.ask("How can I set a cost budget?")
+    assert hit.cache.get("kind") == "semantic" and model.count("text") == 1
+
+
+def test_an_expired_nearest_entry_gives_way_to_the_next_and_is_dropped(scripted, backend):
+    agent, _ = scripted(dict(SCRIPT), cache_enabled=True, **backend, cache_coherence_s=0,
+                        cache_similarity_threshold=0.3)
+    cache = open_cache(agent.config)
+    for question in (Q, "How do I set a token budget?"):
+        assert cache.store(question, GOOD_ANSWER, [], [], {})
+    scope = scope_of(agent.config)
+    nearest = entry_key(scope, Q)
+    if backend["cache_backend"] == "chroma":
+        cache._collection.update(ids=[nearest], metadatas=[{"expires_at": time.time() - 1}])
+    else:
+        redis.Redis.from_url(backend["redis_url"]).delete(f"{cache._prefix}:entry:{nearest}")
+    hit = cache.lookup("How can I set a cost budget?")
+    assert hit is not None and hit.kind == "semantic" and hit.question == "How do I set a token budget?"
+    assert nearest not in cache._scope_vectors(scope, 10)[0]
 
 
 def test_ttl_expiry(scripted, backend):

@@ -51,3 +51,24 @@ def test_chunk_titles_come_from_real_headings_not_code_comments(tmp_path):
     kb.add_document(doc)
     titles = {p["title"] for p in kb.search("core API functions", k=5, threshold=0.0)}
     assert titles and all("javascript" not in t for t in titles) and "Chroma › API" in titles
+
+
+def test_int8_arithmetic_minilm_is_built_once_and_agrees_with_the_packaged_model(tmp_path, monkeypatch):
+    """'minilm-q8' (the cache's question embedder) is the packaged file quantized by onnxruntime: built
+    once into the user cache, and close enough to 'minilm' that the cache's measured threshold holds."""
+    import numpy as np
+
+    from vetted_rag.knowledge.embeddings import MiniLMEmbeddings
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    texts = ["How do I set a cost budget?", "How can I set a cost budget?", "convert a list to a string",
+             "Alpacas are kept for their soft fleece, llamas as pack animals."]
+    packaged = np.array(MiniLMEmbeddings().embed_documents(texts))
+    fast = MiniLMEmbeddings(int8_arithmetic=True)
+    built = list((tmp_path / "vetted-rag").glob("minilm-q8-*.onnx"))
+    assert len(built) == 1
+    stamp = built[0].stat().st_mtime_ns
+    quantized = np.array(fast.embed_documents(texts))
+    assert (packaged * quantized).sum(axis=1).min() > 0.98
+    assert np.allclose(quantized, MiniLMEmbeddings(int8_arithmetic=True).embed_documents(texts), atol=1e-6)
+    assert built[0].stat().st_mtime_ns == stamp  # the second load reused the built file

@@ -123,9 +123,15 @@ def passage_sentences(texts: list[str]) -> list[str]:
     return [s for text in texts for s in _PASSAGE_SENTENCE.split(text)]
 
 
-def sentence_words(texts: list[str]) -> list[set[str]]:
+def sentence_words(texts: list[str]) -> list[frozenset[str]]:
     """The content words of each sentence (or line) of the given passage texts."""
-    return [content_words(s) for s in passage_sentences(texts)]
+    return [words for text in texts for words in _text_sentence_words(text)]
+
+
+@lru_cache(maxsize=4096)
+def _text_sentence_words(text: str) -> tuple[frozenset[str], ...]:
+    # The same passages are read by every check of a run and by every hit on a cached answer.
+    return tuple(frozenset(content_words(s)) for s in passage_sentences([text]))
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ _LOCK = threading.Lock()  # concurrent first use must not build two caches for o
 def open_cache(config: Configuration) -> AnswerCache:
     """One cache per backend, store, scope and policy in this process."""
     key = (config.cache_backend, config.redis_url, str(config.data_path), config.chroma_url, config.tenant,
-           config.collection, config.chat_model, config.grader, config.embedding_model,
+           config.collection, config.chat_model, config.grader, config.embedding_model, config.cache_embedding_model,
            config.cache_similarity_threshold, config.cache_ttl_s, config.cache_coherence_s)
     with _LOCK:
         if key not in _CACHES:

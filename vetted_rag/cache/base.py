@@ -18,9 +18,9 @@ import threading
 import time
 import weakref
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, replace
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from vetted_rag.graph.configuration import Configuration
@@ -35,7 +35,7 @@ log = logging.getLogger("vetted_rag.cache")
 # vs "string to list": 0.996), so the equivalence rule in nodes/cache_lookup.py keeps them out and
 # the threshold only needs to keep unrelated questions away (MiniLM: unrelated pairs at most 0.45)
 # while letting rewordings reach the rule (bench/cache_equivalence.py: 0.70).
-DEFAULT_THRESHOLDS = {"minilm": 0.70}
+DEFAULT_THRESHOLDS = {"minilm": 0.70, "minilm-q8": 0.70}
 FALLBACK_THRESHOLD = 0.90
 
 
@@ -65,19 +65,19 @@ def normalise(question: str) -> str:
 def scope_of(config: Configuration) -> str:
     fingerprint = open_knowledge_base(config).fingerprint
     parts = [fingerprint, config.collection, config.tenant, config.chat_model, config.grader, PROMPT_VERSION,
-             config.embedding_model]
+             config.embedding_model, config.cache_embedding_model]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
 
 
-def entry_key(scope: str, question: str) -> str:
+def entry_key(scope: str, redacted_question: str) -> str:
     """Exact-tier key: the scope and the normalised, redacted question (no raw PII in keys)."""
-    return hashlib.sha256(f"{scope}\n{normalise(redact(question))}".encode()).hexdigest()[:32]
+    return hashlib.sha256(f"{scope}\n{normalise(redacted_question)}".encode()).hexdigest()[:32]
 
 
 def threshold_for(config: Configuration) -> float:
     if config.cache_similarity_threshold is not None:
         return config.cache_similarity_threshold
-    return DEFAULT_THRESHOLDS.get(config.embedding_model, FALLBACK_THRESHOLD)
+    return DEFAULT_THRESHOLDS.get(config.cache_embedding_model, FALLBACK_THRESHOLD)
 
 
 _OPEN: weakref.WeakSet[AnswerCache] = weakref.WeakSet()
@@ -99,6 +99,7 @@ class AnswerCache(ABC):
     COUNTERS = ("exact_hits", "semantic_hits", "misses", "stored", "tokens_saved", "cost_saved_usd")
 
     LOCAL_ENTRIES = 1024  # bound on exact-tier entries held in memory
+    INDEX_ENTRIES = 20_000  # a scope's vectors held in memory up to this many (30 MB at 384 dimensions)
     COUNTS_FLUSH_S = 1.0
 
     def __init__(self, config: Configuration) -> None:
@@ -107,6 +108,7 @@ class AnswerCache(ABC):
         # Exact-tier entries this process read or wrote, each trusted for `cache_coherence_s`: a hot
         # question is then answered without a round trip to the shared store (bench/hit_path.py).
         self._local: dict[str, tuple[float, CacheHit]] = {}
+        self._index: dict[str, tuple[float, list[str], np.ndarray]] = {}  # scope -> (until, keys, vectors)
         self._local_lock = threading.Lock()
         self._pending: dict[str, float] = {}
         self._pending_lock = threading.Lock()
@@ -115,11 +117,23 @@ class AnswerCache(ABC):
 
     @property
     def _embed(self) -> Embeddings:  # loaded on first use: an exact hit needs no embedding
-        return load_embeddings(self.config.embedding_model)
+        return load_embeddings(self.config.cache_embedding_model)
 
     @abstractmethod
-    def _find(self, scope: str, key: str, vector: Callable[[], list[float]]) -> CacheHit | None:
-        """The live entry at `key`, else the nearest in `scope` at or above the threshold."""
+    def _get(self, key: str) -> dict | None:
+        """The live entry stored at `key`."""
+
+    @abstractmethod
+    def _scope_vectors(self, scope: str, limit: int) -> tuple[list[str], np.ndarray] | None:
+        """Keys and vectors (one row each) of the live entries in `scope`; None when there are more than `limit`."""
+
+    @abstractmethod
+    def _search(self, scope: str, vector: list[float]) -> tuple[str, float] | None:
+        """The nearest live entry in `scope` and its cosine, by the store's own search (a scope too large to hold)."""
+
+    @abstractmethod
+    def _drop(self, scope: str, key: str) -> None:
+        """Forget an expired entry's vector."""
 
     @abstractmethod
     def _put(self, scope: str, key: str, entry: dict, vector: list[float]) -> None: ...
@@ -166,12 +180,8 @@ class AnswerCache(ABC):
         self.last_warning = ""
         try:
             scope = scope_of(self.config)
-            key = entry_key(scope, question)
-            hit = self._held(key)
-            if hit is None:
-                hit = self._find(scope, key, lambda: self._embed.embed_query(redact(question)))
-                if hit is not None and hit.kind == "exact":
-                    self._hold(key, hit)
+            clean = redact(question)
+            hit = self._exact(entry_key(scope, clean)) or self._nearest(scope, self._embed.embed_query(clean))
         except Exception as exc:  # noqa: BLE001 - a broken or unreachable cache must never fail a run
             self._degrade("lookup", exc)
             hit = None
@@ -189,9 +199,10 @@ class AnswerCache(ABC):
             entry = {"question": clean, "answer": answer, "passages": passages, "grades": grades,
                      "cost_usd": float(usage.get("cost_usd", 0.0)), "tokens": int(usage.get("total_tokens", 0)),
                      "expires_at": time.time() + self.config.cache_ttl_s}
-            key = entry_key(scope, question)
-            self._put(scope, key, entry, self._embed.embed_query(clean))
+            key, vector = entry_key(scope, clean), self._embed.embed_query(clean)
+            self._put(scope, key, entry, vector)
             self._hold(key, CacheHit.of("exact", 1.0, entry))
+            self._hold_vector(scope, key, vector)
         except Exception as exc:  # noqa: BLE001
             self._degrade("store", exc)
             return False
@@ -202,7 +213,62 @@ class AnswerCache(ABC):
         """Delete every entry; returns how many."""
         with self._local_lock:
             self._local.clear()
+            self._index.clear()
         return self._clear()
+
+    def _exact(self, key: str) -> CacheHit | None:
+        """The live entry at `key`: held in memory, else read from the store (and then held)."""
+        hit = self._held(key)
+        if hit is None:
+            entry = self._get(key)
+            if entry is not None:
+                hit = CacheHit.of("exact", 1.0, entry)
+                self._hold(key, hit)
+        return hit
+
+    def _nearest(self, scope: str, vector: list[float]) -> CacheHit | None:
+        """The most similar live entry in `scope`, if at or above the threshold. A scope of up to
+        `INDEX_ENTRIES` entries is searched in its vectors held in memory (numpy, exact): Chroma's
+        query cost 1.2 ms a question at any size and was most of a semantic hit (bench/hit_path.py)."""
+        index = self._held_index(scope)
+        if index is None:
+            found = self._search(scope, vector)
+            hit = self._exact(found[0]) if found and found[1] >= threshold_for(self.config) else None
+            return replace(hit, kind="semantic", similarity=found[1]) if hit and found else None
+        keys, matrix = index
+        query = np.asarray(vector, dtype=np.float32)
+        scores = matrix @ (query / max(float(np.linalg.norm(query)), 1e-12)) if keys else np.zeros(0)
+        for best in np.argsort(-scores):
+            if scores[best] < threshold_for(self.config):
+                return None
+            hit = self._exact(keys[best])
+            if hit is not None:
+                return replace(hit, kind="semantic", similarity=float(scores[best]))
+            self._drop(scope, keys[best])  # expired: the next nearest may still be live
+        return None
+
+    def _held_index(self, scope: str) -> tuple[list[str], np.ndarray] | None:
+        """The scope's keys and vectors, read at most once per `cache_coherence_s`; None when too many to hold."""
+        held = self._index.get(scope)
+        if held and held[0] > time.monotonic():
+            return held[1], held[2]
+        stored = self._scope_vectors(scope, self.INDEX_ENTRIES)
+        if stored is None:
+            return None
+        keys, matrix = stored
+        matrix = matrix / np.clip(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12, None)  # any model's vectors
+        if self.config.cache_coherence_s > 0:
+            with self._local_lock:
+                self._index[scope] = (time.monotonic() + self.config.cache_coherence_s, keys, matrix)
+        return keys, matrix
+
+    def _hold_vector(self, scope: str, key: str, vector: list[float]) -> None:
+        """This process's own store is searchable at once, without waiting for the index to be re-read."""
+        with self._local_lock:
+            held = self._index.get(scope)
+            if held and key not in held[1]:
+                row = np.asarray(vector, dtype=np.float32)[None, :]
+                self._index[scope] = (held[0], held[1] + [key], np.vstack([held[2], row]) if held[1] else row)
 
     def _held(self, key: str) -> CacheHit | None:
         held = self._local.get(key)

@@ -6,9 +6,10 @@ import json
 import sqlite3
 import threading
 import time
-from typing import Callable
 
-from vetted_rag.cache.base import AnswerCache, CacheHit, threshold_for
+import numpy as np
+
+from vetted_rag.cache.base import AnswerCache
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.knowledge.store import chroma_client
 
@@ -53,20 +54,30 @@ class ChromaAnswerCache(AnswerCache):
             return None
         return {**meta, "passages": json.loads(meta["passages"]), "grades": json.loads(meta["grades"])}
 
-    def _find(self, scope: str, key: str, vector: Callable[[], list[float]]) -> CacheHit | None:
-        exact = self._collection.get(ids=[key], include=["metadatas"])
-        entry = self._live(exact["metadatas"][0]) if exact["ids"] else None
-        if entry:
-            return CacheHit.of("exact", 1.0, entry)
-        if self._collection.count() == 0:
+    def _get(self, key: str) -> dict | None:
+        found = self._collection.get(ids=[key], include=["metadatas"])
+        return self._live(found["metadatas"][0]) if found["ids"] else None
+
+    def _scope_vectors(self, scope: str, limit: int) -> tuple[list[str], np.ndarray] | None:
+        live = {"$and": [{"scope": scope}, {"expires_at": {"$gt": time.time()}}]}
+        keys = self._collection.get(where=live, include=[], limit=limit + 1)["ids"]
+        if len(keys) > limit:
             return None
-        found = self._collection.query(query_embeddings=[vector()], n_results=1, where={"scope": scope},
-                                       include=["metadatas", "distances"])
+        if not keys:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        found = self._collection.get(ids=keys, include=["embeddings"])
+        return list(found["ids"]), np.asarray(found["embeddings"], dtype=np.float32)
+
+    def _search(self, scope: str, vector: list[float]) -> tuple[str, float] | None:
+        found = self._collection.query(query_embeddings=[vector], n_results=1, where={"scope": scope},
+                                       include=["distances"])
         if not (found["ids"] and found["ids"][0]):
             return None
-        similarity = 1.0 - float(found["distances"][0][0])
-        entry = self._live(found["metadatas"][0][0]) if similarity >= threshold_for(self.config) else None
-        return CacheHit.of("semantic", similarity, entry) if entry else None
+        return found["ids"][0][0], 1.0 - float(found["distances"][0][0])
+
+    def _drop(self, scope: str, key: str) -> None:
+        with self._write_lock:
+            self._collection.delete(ids=[key])
 
     def _put(self, scope: str, key: str, entry: dict, vector: list[float]) -> None:
         meta = {**entry, "scope": scope, "passages": json.dumps(entry["passages"]), "grades": json.dumps(entry["grades"])}

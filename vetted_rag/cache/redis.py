@@ -10,12 +10,11 @@ that, RedisVL's SemanticCache on a search-enabled Redis (Stack / 8.x) is the nex
 from __future__ import annotations
 
 import json
-from typing import Callable
 
 import numpy as np
 import redis
 
-from vetted_rag.cache.base import AnswerCache, CacheHit, threshold_for
+from vetted_rag.cache.base import AnswerCache
 from vetted_rag.graph.configuration import Configuration
 
 
@@ -32,28 +31,31 @@ class RedisAnswerCache(AnswerCache):
     def _vectors_key(self, scope: str) -> str:
         return f"{self._prefix}:vectors:{scope}"
 
-    def _entry(self, key: str) -> dict | None:
+    def _get(self, key: str) -> dict | None:
         raw = self._redis.get(f"{self._prefix}:entry:{key}")
         return json.loads(raw) if raw else None
 
-    def _find(self, scope: str, key: str, vector: Callable[[], list[float]]) -> CacheHit | None:
-        exact = self._entry(key)
-        if exact:
-            return CacheHit.of("exact", 1.0, exact)
+    def _scope_vectors(self, scope: str, limit: int) -> tuple[list[str], np.ndarray] | None:
+        if self._redis.hlen(self._vectors_key(scope)) > limit:
+            return None
+        return self._all_vectors(scope)
+
+    def _all_vectors(self, scope: str) -> tuple[list[str], np.ndarray]:
         stored = self._redis.hgetall(self._vectors_key(scope))
         if not stored:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return [k.decode() for k in stored], np.vstack([np.frombuffer(v, dtype=np.float32) for v in stored.values()])
+
+    def _search(self, scope: str, vector: list[float]) -> tuple[str, float] | None:
+        keys, matrix = self._all_vectors(scope)  # brute force: no search module needed (see the module docstring)
+        if not keys:
             return None
-        keys = [k.decode() for k in stored]
-        matrix = np.vstack([np.frombuffer(v, dtype=np.float32) for v in stored.values()])
-        scores = matrix @ np.asarray(vector(), dtype=np.float32)  # L2-normalised vectors: dot = cosine
+        scores = matrix @ np.asarray(vector, dtype=np.float32)  # L2-normalised vectors: dot = cosine
         best = int(np.argmax(scores))
-        if float(scores[best]) < threshold_for(self.config):
-            return None
-        entry = self._entry(keys[best])
-        if entry is None:  # expired: drop its vector too
-            self._redis.hdel(self._vectors_key(scope), keys[best])
-            return None
-        return CacheHit.of("semantic", float(scores[best]), entry)
+        return keys[best], float(scores[best])
+
+    def _drop(self, scope: str, key: str) -> None:
+        self._redis.hdel(self._vectors_key(scope), key)
 
     def _put(self, scope: str, key: str, entry: dict, vector: list[float]) -> None:
         ttl = int(self.config.cache_ttl_s)

@@ -295,9 +295,16 @@ class Configuration:
         default="chroma", metadata={"description": "'chroma' (embedded, beside the knowledge base) or 'redis' (scale-out)."}
     )
     redis_url: str | None = field(default=None, metadata={"description": "redis://host:port/db for the 'redis' cache."})
+    cache_embedding_model: str = field(
+        default="minilm-q8",
+        metadata={"description": "Embeds questions for the semantic tier, apart from the knowledge base's model: "
+                                 "'minilm-q8' (packaged MiniLM in int8 arithmetic, 1.5 ms a question against 4.6 ms, "
+                                 "no API call per lookup), 'minilm' or 'cohere:<model>' (bench/RESULTS.md, hit path)."},
+    )
     cache_similarity_threshold: float | None = field(
         default=None,
-        metadata={"description": "Cosine threshold for a semantic hit; None uses the embedding model's measured default."},
+        metadata={"description": "Cosine threshold for a semantic hit; None uses the cache embedding model's measured "
+                                 "default."},
     )
     cache_verify_hits: bool = field(
         default=True, metadata={"description": "Have the answer grader confirm a semantic hit before serving it."}
