@@ -2,7 +2,7 @@
 
 Writes bench/results/sample_questions.json: per question the status, answer, whether it is
 answered AND contains the expected phrase, attempts and wall time. Usage:
-    python bench/sample_questions.py [--data-dir DIR]
+    python bench/sample_questions.py [--data-dir DIR] [--questions FILE --out OUT]
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", default=tempfile.mkdtemp(prefix="vetted-rag-bench-"))
     parser.add_argument("--out", default=str(Path(__file__).parent / "results/sample_questions.json"))
+    parser.add_argument("--questions", default=str(QUESTIONS))
     args = parser.parse_args()
-    questions = json.loads(QUESTIONS.read_text())
+    questions = json.loads(Path(args.questions).read_text())
     agent = Agent(Configuration.from_env(data_dir=args.data_dir, cache_enabled=False))
     agent.ask("warm-up: what is vetted-rag?")  # model load and first ingest are not a question's latency
     rows = []
@@ -35,7 +36,8 @@ def main() -> None:
         seconds = time.perf_counter() - started
         expect = item.get("expect")
         correct = bool(expect) and result.status == "answered" and expect.lower() in (result.answer or "").lower()
-        rows.append({"question": item["question"], "answerable": bool(expect), "status": result.status,
+        rows.append({"question": item["question"], "split": item.get("split"), "answerable": bool(expect),
+                     "status": result.status,
                      "answer": result.answer, "correct": correct, "attempts": result.iterations,
                      "seconds": round(seconds, 2), "stop_reason": result.stop_reason})
         print(f"{seconds:6.1f}s {result.status:<10} {'correct' if correct else '':<8} {item['question']}\n"

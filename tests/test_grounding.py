@@ -94,3 +94,9 @@ def test_citation_mapping_in_first_use_order():
 def test_leading_reply_is_stripped_for_open_questions():
     assert strip_leading_reply("Yes, run vetted-rag serve.") == "Run vetted-rag serve."
     assert strip_leading_reply("Run vetted-rag serve.") == "Run vetted-rag serve."
+
+
+def test_use_before_a_command_is_a_connective_not_a_claim():
+    passage = [{"text": "Every action is written to an append-only audit log; `vetted-rag audit verify` checks the chain."}]
+    assert check_support("To verify the audit log, use the command `vetted-rag audit verify` [1].", passage).ok
+    assert not check_support("The audit log used SHA-1 [1].", passage).ok  # "used" still claims

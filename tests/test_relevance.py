@@ -88,3 +88,40 @@ def test_rivals_of_a_choice_are_its_other_option_and_else_come_from_every_passag
                 {"text": "Ada Lovelace wrote the first program."}]
     # Not "June"; and from the other passage too (a two-step question's answer is often there).
     assert rival_answers("Who produced Blow Out?", "George Litto [1]", passages) == ["Brian De Palma", "Ada Lovelace"]
+
+
+DOCS = [{"text": "To ingest a web page, run `vetted-rag ingest https://example.com/page`. Add `--depth 1 --same-host` "
+                 "to follow links on the same host. The crawler honours robots.txt and limits pages and bytes."},
+        {"text": "The status `answered` means both checks passed. The status `unverified` means a budget ran out, a "
+                 "loop was detected or no relevant passage was found; by default no answer is returned with it."}]
+
+
+def test_a_longer_answer_is_tied_to_the_question_by_its_key_sentence():
+    """Further sentences add details the question does not ask about; the key claim's sentence ties it."""
+    answer = ("To ingest a web page, run `vetted-rag ingest https://example.com/page` [1]. Add `--depth 1 --same-host` "
+              "to follow links on the same host [1]. The crawler honours robots.txt and limits pages and bytes [1].")
+    assert check_relevance("How do I ingest a web page?", answer, DOCS).ok
+
+
+def test_the_focus_may_be_carried_by_the_passage_sentence_the_answer_comes_from():
+    question = "What does the status unverified mean?"
+    answer = "A budget ran out, a loop was detected or no relevant passage was found [2]."
+    assert check_relevance(question, answer, DOCS).ok
+    # Not by a passage sentence about something else: the same kind of answer to another status.
+    other = "Both checks passed, and by default no answer is returned with it [2]."
+    assert not check_relevance("What does the status refused mean?", other, DOCS).ok
+
+
+def test_the_measure_of_a_how_long_question_is_its_form_not_its_focus():
+    passages = [{"text": "Traces are kept for 30 days by default; set `VETTED_RAG_TRACE_RETENTION_DAYS` to change it."}]
+    answer = "30 days by default; set `VETTED_RAG_TRACE_RETENTION_DAYS` to change it [1]."
+    assert check_relevance("How long are traces kept?", answer, passages).ok
+    assert not check_relevance("How long are traces kept?", "Set it to change it [1].", passages).ok
+
+
+def test_a_code_span_the_question_lacks_is_an_answer():
+    passages = [{"text": "The health check is `/healthz` and Prometheus metrics are at `/metrics`."},
+                {"text": "Traces are stored in `traces.sqlite`."}]
+    assert check_relevance("Where are Prometheus metrics served?", "At `/metrics` [1]", passages).ok
+    assert not check_relevance("Where are Prometheus metrics served?", "At metrics [1]", passages).ok
+    assert not check_relevance("Where are Prometheus metrics served?", "`traces.sqlite` [2]", passages).ok

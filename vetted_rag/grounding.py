@@ -38,7 +38,7 @@ FUNCTION_WORDS = frozenset(
 # Connectives a sentence may add without the passages saying them (explicit, short).
 CONNECTIVES = frozenset(
     """according passage passages context document documentation source sources therefore however thus hence
-    namely respectively specifically need needs able simply following command""".split()
+    namely respectively specifically need needs able simply following command use""".split()
 )
 NEGATIONS = frozenset("not no never neither nor none without nothing nobody cannot".split())
 _NUMBER_WORDS = {w: str(n) for n, w in enumerate(

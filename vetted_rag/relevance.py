@@ -24,6 +24,7 @@ from vetted_rag.grounding import (
     is_abstention,
     passage_sentences,
     sentence_words,
+    sentences,
     tokens,
 )
 
@@ -146,14 +147,21 @@ class RelevanceVerdict:
 
 
 def evidence_tie(question: str, claim: str, passages: list[dict]) -> int:
-    """How many question words the passage sentence that states the answer's addition shares
-    with the question (the best such sentence); -1 when no passage sentence states it."""
-    added = content_words(claim) - content_words(question)
+    """How many question words the passage sentence that states an answer sentence's addition
+    shares with the question (the best such sentence, for any sentence of the answer: a longer
+    answer adds details to its key claim in further sentences); -1 when no passage sentence
+    states any of them."""
     asked = content_words(question)
+    texts = [p["text"] for p in passages]
+    units = list(zip(passage_sentences(texts), sentence_words(texts)))
     best = -1
-    for words in sentence_words([p["text"] for p in passages]):
-        if added and len(added & words) * 2 >= len(added):
-            best = max(best, len(words & asked))
+    for part in sentences(claim):
+        added = content_words(part) - asked
+        # A part that adds only a code span ("At `/metrics`") is stated where the span is.
+        spans = [c.lower() for c in _CODE_SPAN.findall(part) if c.lower() not in question.lower()]
+        for text, words in units:
+            if (len(added & words) * 2 >= len(added) if added else spans and all(c in text.lower() for c in spans)):
+                best = max(best, len(words & asked))
     return best
 
 
@@ -179,6 +187,17 @@ _COMPARATIVE = re.compile(r"\b(first|earlier|later|older|younger|more|most|less|
                           r"longer|shorter|higher|lower|taller|better|worse|closer|further|farther|\w+er than)\b", re.I)
 
 
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+_MEASURE = re.compile(r"\bhow (\w+)", re.I)
+
+
+def _focus(question: str) -> set[str]:
+    """The question's content words without those of its form: "how many", "what kind of", and the
+    measure of a "how long/often/far …" question, which the answer gives as a quantity."""
+    form = {w.lower() for w in _MEASURE.findall(question) if expected_type(f"how {w}") == "number"}
+    return content_words(question) - QUESTION_FORM_WORDS - content_words(" ".join(form))
+
+
 def check_relevance(question: str, answer: str, passages: list[dict] | None = None) -> RelevanceVerdict:
     claim = CITATION.sub(" ", answer).strip()
     if is_abstention(answer):
@@ -188,7 +207,7 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
     degenerate = degeneration(claim)
     if degenerate:
         return RelevanceVerdict(False, degenerate)
-    asked, said = content_words(question) - QUESTION_FORM_WORDS, content_words(claim)
+    asked, said = _focus(question), content_words(claim)
     kind = expected_type(question)
     if kind == "yes/no":
         if _ANSWERS_YES_NO.match(claim):
@@ -202,19 +221,23 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
         if not named:
             return RelevanceVerdict(False, f"the question offers {' or '.join(options)}; the answer names neither")
         return RelevanceVerdict(True, f"names {named[0]!r}, one of the options the question offers")
-    added = said - asked
+    # A code span the question does not contain is an addition even when its words are the question's
+    # ("At `/metrics`" for "Where are Prometheus metrics served?").
+    added = (said - asked) | {c for c in _CODE_SPAN.findall(claim) if c.lower() not in question.lower()}
     if not added:
         return RelevanceVerdict(False, "the answer only restates the question")
     if kind and not _has_type(kind, _added_text(question, claim)):
         return RelevanceVerdict(False, f"the question asks for a {kind}; the answer gives none")
+    tie = evidence_tie(question, claim, passages) if passages else None
     if len(said) > SHORT_ANSWER_WORDS and asked:
+        # Or the passage sentence the answer comes from carries every word of the focus ("A budget ran
+        # out…" from "The status `unverified` means a budget ran out…"); most of them is not enough.
         share = len(said & asked) / len(asked)
-        if share < FOCUS_SHARE:
+        if share < FOCUS_SHARE and (tie or 0) < len(asked):
             return RelevanceVerdict(False, f"the answer does not address the question's focus "
                                            f"({len(said & asked)} of {len(asked)} question words: "
                                            f"{', '.join(sorted(asked - said)[:5])} missing)")
-    if passages:
-        tie = evidence_tie(question, claim, passages)
+    if tie is not None:
         if tie < MIN_EVIDENCE_TIE:
             return RelevanceVerdict(False, "no passage sentence states the answer together with what the question asks about"
                                     if tie < 0 else "the passage sentence behind the answer is not about the question")

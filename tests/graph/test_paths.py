@@ -32,7 +32,9 @@ def test_not_grounded_then_regenerated_with_feedback(scripted):
     result = agent.ask(QUESTION)
     assert result.status == "answered" and result.iterations == 2
     second_prompt = [m for kind, m in model.calls if kind == "text"][1][-1].content
-    assert "rejected your previous answer" in second_prompt and "support check" in second_prompt
+    assert "previous answer to this question was rejected" in second_prompt and "support check" in second_prompt
+    # The question comes last: with the feedback last, small models answered with the feedback itself.
+    assert second_prompt.rstrip().endswith(f"Question: {QUESTION}")
     retry = next(e for e in result.trace if e["node"] == "retry")
     assert retry["decision"] == "regenerate"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-PROMPT_VERSION = "4"
+PROMPT_VERSION = "5"
 
 ABSTAIN = "I cannot answer this from the knowledge base."
 
@@ -25,10 +25,12 @@ GENERATE_SYSTEM = (
 # The prompt's own format markers: a model that starts writing one is past its answer.
 GENERATE_STOP = ["\nQuestion:", "\nContext:", "<passage", "\nQ:"]
 
-GENERATE_USER = "Context:\n{passages}\n\nQuestion: {question}\n{feedback}"
+# The feedback on a rejected attempt goes before the question: placed last, the small models
+# answered with the feedback itself ("The answer cites no passage.").
+GENERATE_USER = "Context:\n{passages}\n\n{feedback}Question: {question}\n"
 
-FEEDBACK = ("A reviewer rejected your previous answer: {reason}\n"
-            "Write a corrected answer that uses only words from the passages.\n")
+FEEDBACK = ("Note: your previous answer to this question was rejected ({reason}). Answer again in the words "
+            "of the passages and cite the passage as [1], [2].\n\n")
 
 # The re-read: the same prompt as the generation, with the options appended to its last message, so a
 # model server that keeps the prompt's prefix (llama.cpp) only reads the options (0.6 s instead of 6.8 s
@@ -67,7 +69,8 @@ REWRITE_SYSTEM = (
     "Keep its meaning, use specific keywords, and return only the rewritten question."
 )
 
-REWRITE_USER = "Question: {question}\nWhy the last answer failed: {reason}\nRewritten question:"
+# The question comes last: after "Why ... failed:", the small models copied the reason into the rewrite.
+REWRITE_USER = "Why the last answer failed: {reason}\nQuestion: {question}\nRewritten question:"
 
 # Texts an answer must never quote (system prompt leakage, OWASP LLM07).
 PROTECTED = [GENERATE_SYSTEM, GRADE_HALLUCINATION_SYSTEM, GRADE_ANSWER_SYSTEM, REWRITE_SYSTEM, CONTEXTUALIZE_SYSTEM]
