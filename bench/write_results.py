@@ -406,10 +406,11 @@ with `/proc` under the same load):
 | the cache embeds questions with `minilm-q8`, the same file in int8 arithmetic (onnxruntime's dynamic quantization, per channel: 1.5 ms, cosine 0.994; paraphrase hits and false hits of `bench/cache_equivalence.py` unchanged); no `count` | 124 | 9.5 % |
 | graded as the default model grades (before, the benchmark's stand-in model sent every hit to an LLM grader call); the embedder unlocked (a lock serialised concurrent questions) | 172 | 12 % |
 | passage sentences' words memoised (the answer check re-tokenised a hit's passages every time); the question redacted once per lookup | 153–176 | 12–14 % (a busy hour: `/healthz` 1,050–1,380) |
-| the scope's vectors held in memory for `cache_coherence_s` and searched with numpy; a Chroma vector query cost 1.2 ms at one entry and, under load, waited for the GIL behind the event loop (7 ms per query in the profile) | **this table** | |
+| the scope's vectors held in memory for `cache_coherence_s` and searched with numpy; a Chroma vector query cost 1.2 ms at one entry and, under load, waited for the GIL behind the event loop (7 ms per query in the profile) | 184–211 | 13–17 % (four runs; `/healthz` 1,200–1,460) |
+| an absence in the exact tier held like an entry, for `cache_coherence_s`: a repeated paraphrase skips the exact-tier read (0.5 ms and a wait for the GIL) | **this table** (two runs: 17.4 %, 18.1 %) | |
 
-Server CPU per request at the last step: `/healthz` 0.5 ms, exact hit 2.5 ms, semantic hit 6.8 ms (of which
-embedding ~1.5–2 ms, the exact-tier read 0.5 ms, the answer and equivalence checks ~0.7 ms). A scope of more
+Server CPU per request with the vectors held: `/healthz` 0.5 ms, exact hit 2.5 ms, semantic hit 6.8 ms (of
+which embedding ~1.5–2 ms, the exact-tier read 0.5 ms, the answer and equivalence checks ~0.7 ms). A scope of more
 than 20,000 cached answers is searched by the store instead (Chroma's index; Redis brute force).""")
     if (RESULTS / "parallel_slots.json").exists():
         ps = load("parallel_slots.json")

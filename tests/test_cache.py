@@ -103,6 +103,19 @@ def test_a_paraphrase_of_another_process_entry_hits_within_the_coherence_time(sc
     assert hit.cache.get("kind") == "semantic" and hit.cache["entry_question"] == Q
 
 
+def test_an_absence_is_trusted_for_the_coherence_time_like_an_entry(scripted, backend):
+    """A question read as absent is not read again within `cache_coherence_s` (a repeated paraphrase goes
+    straight to the semantic tier); an entry stored by another process shows once that time has passed."""
+    agent, _ = scripted(dict(SCRIPT), cache_enabled=True, **backend, cache_coherence_s=0.5)
+    cache = open_cache(agent.config)
+    assert cache.lookup(Q) is None
+    assert type(cache)(agent.config).store(Q, GOOD_ANSWER, [], [], {})  # another process
+    assert cache.lookup(Q) is None
+    time.sleep(0.6)
+    hit = cache.lookup(Q)
+    assert hit is not None and hit.kind == "exact"
+
+
 def test_a_scope_too_large_to_hold_is_searched_by_the_store(scripted, backend, monkeypatch):
     monkeypatch.setattr(AnswerCache, "INDEX_ENTRIES", 0)
     agent, model = scripted(dict(SCRIPT), cache_enabled=True, **backend)

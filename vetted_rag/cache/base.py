@@ -105,9 +105,10 @@ class AnswerCache(ABC):
     def __init__(self, config: Configuration) -> None:
         self.config = config
         self.last_warning = ""
-        # Exact-tier entries this process read or wrote, each trusted for `cache_coherence_s`: a hot
-        # question is then answered without a round trip to the shared store (bench/hit_path.py).
-        self._local: dict[str, tuple[float, CacheHit]] = {}
+        # Exact-tier entries this process read or wrote (None: read as absent), each trusted for
+        # `cache_coherence_s`: a hot question is then answered without a round trip to the shared store
+        # (bench/hit_path.py).
+        self._local: dict[str, tuple[float, CacheHit | None]] = {}
         self._index: dict[str, tuple[float, list[str], np.ndarray]] = {}  # scope -> (until, keys, vectors)
         self._local_lock = threading.Lock()
         self._pending: dict[str, float] = {}
@@ -217,13 +218,14 @@ class AnswerCache(ABC):
         return self._clear()
 
     def _exact(self, key: str) -> CacheHit | None:
-        """The live entry at `key`: held in memory, else read from the store (and then held)."""
-        hit = self._held(key)
-        if hit is None:
-            entry = self._get(key)
-            if entry is not None:
-                hit = CacheHit.of("exact", 1.0, entry)
-                self._hold(key, hit)
+        """The live entry at `key`: held in memory, else read from the store (and then held). An absence
+        is held too: a paraphrase asked again within `cache_coherence_s` goes straight to the semantic tier."""
+        held = self._local.get(key)
+        if held and held[0] > time.monotonic() and (held[1] is None or held[1].expires_at > time.time()):
+            return held[1]
+        entry = self._get(key)
+        hit = CacheHit.of("exact", 1.0, entry) if entry is not None else None
+        self._hold(key, hit)
         return hit
 
     def _nearest(self, scope: str, vector: list[float]) -> CacheHit | None:
@@ -270,11 +272,7 @@ class AnswerCache(ABC):
                 row = np.asarray(vector, dtype=np.float32)[None, :]
                 self._index[scope] = (held[0], held[1] + [key], np.vstack([held[2], row]) if held[1] else row)
 
-    def _held(self, key: str) -> CacheHit | None:
-        held = self._local.get(key)
-        return held[1] if held and held[0] > time.monotonic() and held[1].expires_at > time.time() else None
-
-    def _hold(self, key: str, hit: CacheHit) -> None:
+    def _hold(self, key: str, hit: CacheHit | None) -> None:
         if self.config.cache_coherence_s <= 0:
             return
         now = time.monotonic()
