@@ -313,7 +313,8 @@ class Configuration:
     cache_coherence_s: float = field(
         default=2.0,
         metadata={"description": "How long this process trusts what it read from shared stores before reading "
-                                 "again: an exact-tier entry held in memory, the knowledge base's fingerprint. An "
+                                 "again: an exact-tier entry or its absence, a scope's cached-question vectors, the "
+                                 "knowledge base's fingerprint. An "
                                  "ingest or cache clear made by another replica or process shows here within this "
                                  "time; this process's own take effect at once. 0 reads the stores every time."},
     )
