@@ -158,9 +158,10 @@ def evidence_tie(question: str, claim: str, passages: list[dict]) -> int:
     for part in sentences(claim):
         added = content_words(part) - asked
         # A part that adds only a code span ("At `/metrics`") is stated where the span is.
-        spans = [c.lower() for c in _CODE_SPAN.findall(part) if c.lower() not in question.lower()]
+        spans = [span.lower() for span in new_code_spans(question, part)]
         for text, words in units:
-            if (len(added & words) * 2 >= len(added) if added else spans and all(c in text.lower() for c in spans)):
+            stated = len(added & words) * 2 >= len(added) if added else spans and all(s in text.lower() for s in spans)
+            if stated:
                 best = max(best, len(words & asked))
     return best
 
@@ -188,6 +189,14 @@ _COMPARATIVE = re.compile(r"\b(first|earlier|later|older|younger|more|most|less|
 
 
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def new_code_spans(question: str, text: str) -> set[str]:
+    """The code spans of `text` that the question does not contain."""
+    asked = question.lower()
+    return {span for span in _CODE_SPAN.findall(text) if span.lower() not in asked}
+
+
 _MEASURE = re.compile(r"\bhow (\w+)", re.I)
 
 
@@ -223,7 +232,7 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
         return RelevanceVerdict(True, f"names {named[0]!r}, one of the options the question offers")
     # A code span the question does not contain is an addition even when its words are the question's
     # ("At `/metrics`" for "Where are Prometheus metrics served?").
-    added = (said - asked) | {c for c in _CODE_SPAN.findall(claim) if c.lower() not in question.lower()}
+    added = (said - asked) | new_code_spans(question, claim)
     if not added:
         return RelevanceVerdict(False, "the answer only restates the question")
     if kind and not _has_type(kind, _added_text(question, claim)):

@@ -235,8 +235,10 @@ class AnswerCache(ABC):
         index = self._held_index(scope)
         if index is None:
             found = self._search(scope, vector)
-            hit = self._exact(found[0]) if found and found[1] >= threshold_for(self.config) else None
-            return replace(hit, kind="semantic", similarity=found[1]) if hit and found else None
+            if not found or found[1] < threshold_for(self.config):
+                return None
+            hit = self._exact(found[0])
+            return replace(hit, kind="semantic", similarity=found[1]) if hit else None
         keys, matrix = index
         query = np.asarray(vector, dtype=np.float32)
         scores = matrix @ (query / max(float(np.linalg.norm(query)), 1e-12)) if keys else np.zeros(0)
