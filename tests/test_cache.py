@@ -126,14 +126,19 @@ def test_a_scope_too_large_to_hold_is_searched_by_the_store(scripted, backend, m
     assert hit.cache.get("kind") == "semantic" and model.count("text") == 1
 
 
-def test_an_expired_nearest_entry_gives_way_to_the_next_and_is_dropped(scripted, backend):
-    agent, _ = scripted(dict(SCRIPT), cache_enabled=True, **backend, cache_coherence_s=0,
+@pytest.mark.parametrize("coherence_s", [0, 60])
+def test_an_expired_nearest_entry_gives_way_to_the_next_and_is_dropped(scripted, backend, coherence_s):
+    """Read afresh (coherence 0), an expired entry is not among the scope's vectors; held (60 s), the index
+    still lists it when it expires, so the lookup skips it and drops it from the store."""
+    agent, _ = scripted(dict(SCRIPT), cache_enabled=True, **backend, cache_coherence_s=coherence_s,
                         cache_similarity_threshold=0.3)
     cache = open_cache(agent.config)
+    elsewhere = type(cache)(agent.config)  # stored by another process: not held by this one
     for question in (Q, "How do I set a token budget?"):
-        assert cache.store(question, GOOD_ANSWER, [], [], {})
+        assert elsewhere.store(question, GOOD_ANSWER, [], [], {})
     scope = scope_of(agent.config)
     nearest = entry_key(scope, Q)
+    cache._held_index(scope)  # read before the entry expires (held when coherence_s > 0)
     if backend["cache_backend"] == "chroma":
         cache._collection.update(ids=[nearest], metadatas=[{"expires_at": time.time() - 1}])
     else:
@@ -141,6 +146,8 @@ def test_an_expired_nearest_entry_gives_way_to_the_next_and_is_dropped(scripted,
     hit = cache.lookup("How can I set a cost budget?")
     assert hit is not None and hit.kind == "semantic" and hit.question == "How do I set a token budget?"
     assert nearest not in cache._scope_vectors(scope, 10)[0]
+    if coherence_s and backend["cache_backend"] == "chroma":
+        assert not cache._collection.get(ids=[nearest])["ids"]  # dropped, not only filtered out
 
 
 def test_ttl_expiry(scripted, backend):
