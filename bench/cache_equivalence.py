@@ -1,5 +1,6 @@
 """Measure the semantic cache's serving rule on written question pairs: bench/data/question_pairs.json
-(dev and held-out) and the earlier, harder set tests/data/cache_pairs.json (rewordings).
+(dev and held-out), bench/data/question_rewordings.json (broader rewordings, dev and held-out) and the
+earlier set tests/data/cache_pairs.json.
 
 A stored answer is served for a new question when cosine >= threshold AND `same_question`
 holds AND the answer check passes for the new question — as `cache_lookup` does. The stored
@@ -24,6 +25,9 @@ from vetted_rag.relevance import check_relevance
 
 HERE = Path(__file__).parent
 PAIRS = json.loads((HERE / "data/question_pairs.json").read_text())
+for split, data in json.loads((HERE / "data/question_rewordings.json").read_text()).items():
+    if split != "about":
+        PAIRS[f"rewordings_{split}"] = data
 EARLIER = json.loads((HERE.parent / "tests/data/cache_pairs.json").read_text())
 PAIRS["earlier_rewordings"] = {"paraphrase": EARLIER["paraphrase"],
                                "hard_negative": [p + ["earlier set"] for p in EARLIER["hard_negative"]]}
@@ -51,11 +55,27 @@ def stored_answers(questions: list[str]) -> dict[str, dict]:
     return known
 
 
+def passage_texts(answers: dict[str, dict]) -> dict[str, dict]:
+    """The text of every stored passage id, read from the sample knowledge base (a cache entry keeps
+    its passages, and the answer check reads them)."""
+    import tempfile
+
+    from vetted_rag import Configuration
+    from vetted_rag.knowledge.store import open_knowledge_base
+
+    kb = open_knowledge_base(Configuration.from_env(data_dir=tempfile.mkdtemp(prefix="vr-cache-eq-")))
+    kb.ensure_sample()
+    ids = sorted({p["id"] for a in answers.values() for p in a["passage_ids"]})
+    found = kb._collection.get(ids=ids, include=["documents"])
+    return {pid: {"id": pid, "text": text} for pid, text in zip(found["ids"], found["documents"])}
+
+
 def served(asked: str, cached: str, stored: dict, similarity: float, threshold: float) -> bool:
     """cache_lookup's rule; only `answered` results are ever stored."""
     if stored["status"] != "answered" or similarity < threshold:
         return False
-    return same_question(asked, cached, stored["answer"]).same and check_relevance(asked, stored["answer"]).ok
+    return (same_question(asked, cached, stored["answer"], stored["passages"]).same and
+            check_relevance(asked, stored["answer"], stored["passages"], focus=False).ok)
 
 
 def cosine(model, pairs: list[list[str]]) -> list[float]:
@@ -72,7 +92,12 @@ def main() -> None:
     print(f"cache embedding model: {name}")
     answers = stored_answers([p[0] for split, data in PAIRS.items() if split != "about"
                               for kind in ("paraphrase", "hard_negative") for p in data[kind]])
-    report = {"embedding_model": name}
+    texts = passage_texts(answers)
+    for stored in answers.values():
+        stored["passages"] = [texts[p["id"]] for p in stored["passage_ids"] if p["id"] in texts]
+    from vetted_rag.cache.base import DEFAULT_THRESHOLDS, FALLBACK_THRESHOLD
+
+    report = {"embedding_model": name, "default_threshold": DEFAULT_THRESHOLDS.get(name, FALLBACK_THRESHOLD)}
     for split, data in PAIRS.items():
         if split == "about":
             continue
@@ -84,20 +109,21 @@ def main() -> None:
             para_hits = [served(p[1], p[0], answers[p[0]], s, t) for p, s in zip(para, para_sim)]
             false = [p for p, s in zip(neg, neg_sim) if served(p[1], p[0], answers[p[0]], s, t)]
             false_by_kind = Counter(p[2] for p in false)
-            rows.append({"threshold": t,
+            rows.append({"threshold": t, "paraphrase_hits_cosine_only_with_a_stored_answer":
+                         sum(s >= t and answers[p[0]]["status"] == "answered" for p, s in zip(para, para_sim)),
                          "paraphrase_hits_cosine_only": sum(s >= t for s in para_sim),
                          "hard_negative_hits_cosine_only": sum(s >= t for s in neg_sim),
                          "paraphrase_hits": sum(para_hits),
                          "hard_negative_false_hits": len(false),
                          "false_hits_by_kind": dict(false_by_kind), "false_hits": false})
-        neg_same = [same_question(p[1], p[0], answers[p[0]]["answer"]) for p in neg]
+        neg_same = [same_question(p[1], p[0], answers[p[0]]["answer"], answers[p[0]]["passages"]) for p in neg]
         kinds = Counter(p[2] for p in neg)
         blocked = Counter(p[2] for p, e in zip(neg, neg_same) if not e.same)
         report[split] = {"paraphrases": len(para), "paraphrases_with_a_stored_answer": para_stored,
                          "hard_negatives": len(neg), "by_threshold": rows,
                          "hard_negatives_by_kind": {k: {"pairs": n, "rejected_by_rule": blocked[k]} for k, n in kinds.items()},
                          "paraphrases_rejected_by_rule": [p for p in para if answers[p[0]]["status"] == "answered" and
-                                                          not same_question(p[1], p[0], answers[p[0]]["answer"]).same],
+                                                          not same_question(p[1], p[0], answers[p[0]]["answer"], answers[p[0]]["passages"]).same],
                          "hard_negatives_passed_by_rule": [p for p, e in zip(neg, neg_same) if e.same],
                          "cosine": {"paraphrase_median": round(float(np.median(para_sim)), 3),
                                     "hard_negative_median": round(float(np.median(neg_sim)), 3)}}

@@ -45,6 +45,18 @@ def test_paraphrase_hit_is_verified_then_served(scripted, backend):
     assert model.count("text") == 1
 
 
+def test_a_rewording_in_other_words_than_the_answer_is_served(scripted, backend):
+    """The hit's check asks only for the kind of answer the new wording wants: the tie of the question's words
+    to the answer was checked for the cached question, which the equivalence rule found asks the same thing."""
+    key = "Create a key with `vetted-rag keys create NAME --role reader` [1]."
+    agent, model = scripted({"text": [key], "GradeHallucination": [YES], "GradeAnswer": [YES]},
+                            cache_enabled=True, **backend)
+    assert agent.ask("How do I create an API key?").status == "answered"
+    hit = agent.ask("What command generates a new API key?")
+    assert hit.cache["hit"] and hit.cache["kind"] == "semantic" and hit.cache["verified"], hit.cache
+    assert model.count("text") == 1
+
+
 def test_hard_negative_rejected_by_verification(scripted, backend):
     agent, model = scripted({"text": [GOOD_ANSWER, "Set max_total_tokens to set a token budget [1]."],
                              "GradeHallucination": [YES], "GradeAnswer": [YES, NO, YES]},

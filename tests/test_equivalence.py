@@ -7,7 +7,10 @@ import pytest
 
 from vetted_rag.equivalence import same_question
 
-PAIRS = json.loads((Path(__file__).parents[1] / "bench/data/question_pairs.json").read_text())
+DATA = Path(__file__).parents[1] / "bench/data"
+PAIRS = json.loads((DATA / "question_pairs.json").read_text())
+REWORDINGS = json.loads((DATA / "question_rewordings.json").read_text())
+HARD_NEGATIVES = [n for pairs in (PAIRS, REWORDINGS) for split in ("dev", "held_out") for n in pairs[split]["hard_negative"]]
 
 
 @pytest.mark.parametrize("cached, asked", PAIRS["dev"]["paraphrase"])
@@ -16,7 +19,7 @@ def test_paraphrases_are_the_same_question(cached, asked):
     assert verdict.same, verdict.reason
 
 
-@pytest.mark.parametrize("cached, asked, kind", PAIRS["dev"]["hard_negative"] + PAIRS["held_out"]["hard_negative"])
+@pytest.mark.parametrize("cached, asked, kind", HARD_NEGATIVES)
 def test_hard_negatives_are_never_the_same_question(cached, asked, kind):
     # Not even when the stored answer happens to mention the other question's words.
     verdict = same_question(asked, cached, cached_answer=f"{cached} {asked}")
@@ -27,3 +30,39 @@ def test_a_rewording_the_stored_answer_covers_is_served():
     answer = "To set a cost budget, set the `max_cost_usd` field of the run policy [1]."
     assert same_question("How do I set a cost budget in the policy field?", "How do I set a cost budget?", answer).same
     assert not same_question("How do I set a cost budget in the config file?", "How do I set a cost budget?", answer).same
+
+
+PORT = [{"id": "p", "text": "Run `vetted-rag serve`. The server listens on port 8000 by default; change it with `--port`."}]
+
+
+def test_a_narrower_wording_may_add_words_of_the_passage_sentence_the_answer_comes_from():
+    cached, asked = "What port does the server use by default?", "Which port does the server listen on by default?"
+    assert same_question(asked, cached, "8000 [1]", PORT).same
+    assert not same_question(asked, cached, "8000 [1]").same  # "listen" is in neither question nor answer
+
+
+def test_a_substitution_is_a_different_question_even_when_the_passage_sentence_names_both():
+    roles = [{"id": "r", "text": "Readers can ask questions, editors can ingest documents and admins can manage keys."}]
+    cached, answer = "Which roles can ingest documents?", "Editors can ingest documents [1]."
+    assert not same_question("Which roles can manage keys?", cached, answer, roles).same
+
+
+def test_an_opposite_conflicts_only_with_its_counterpart():
+    assert not same_question("How do I turn off authentication?", "How do I turn on authentication?").same
+    assert not same_question("What is the maximum wall-clock limit?", "What is the default wall-clock limit?").same
+    # A preposition or quantifier alone does not turn a question round.
+    assert same_question("After how long do cache entries expire?", "How long do cache entries take to expire?").same
+    assert same_question("How do I wipe all cached answers?", "How do I clear the cached answers?").same
+    assert not same_question("How do I bypass the cache for every question?", "How do I bypass the cache for one question?").same
+
+
+def test_roles_swapped_without_to_or_from_are_a_different_question():
+    verdict = same_question("Can an admin key create a reader key?", "Can a reader key create an admin key?")
+    assert not verdict.same and "swapped" in verdict.reason
+    # Moving a phrase whole keeps the roles.
+    assert same_question("Per run, what is the default token budget?", "What is the default token budget per run?").same
+
+
+def test_a_hyphenated_word_is_a_word_not_a_name():
+    assert same_question("What is the wall-clock limit by default?", "What is the default wall-clock limit?").same
+    assert not same_question("How do I install redis-py?", "How do I install redis_py?").same

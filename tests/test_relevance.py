@@ -125,3 +125,14 @@ def test_a_code_span_the_question_lacks_is_an_answer():
     assert check_relevance("Where are Prometheus metrics served?", "At `/metrics` [1]", passages).ok
     assert not check_relevance("Where are Prometheus metrics served?", "At metrics [1]", passages).ok
     assert not check_relevance("Where are Prometheus metrics served?", "`traces.sqlite` [2]", passages).ok
+
+
+def test_without_the_focus_tie_only_the_kind_of_answer_is_checked():
+    # A semantic cache hit: the new wording shares few words with the stored answer, which was tied to
+    # the cached question's words when it was graded.
+    question, answer = "What command generates a new API key?", "Create a key with `vetted-rag keys create NAME` [1]."
+    assert not check_relevance(question, answer).ok
+    assert check_relevance(question, answer, focus=False).ok
+    # The kind of answer still counts: a yes/no question needs a yes or no, a number question a number.
+    assert not check_relevance("Can I create a new API key?", answer, focus=False).ok
+    assert not check_relevance("How many API keys can I create?", answer, focus=False).ok

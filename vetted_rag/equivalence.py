@@ -16,20 +16,29 @@ import re
 from dataclasses import dataclass
 
 from vetted_rag.grounding import FUNCTION_WORDS, NEGATIONS, _stem, tokens
+from vetted_rag.relevance import stating_sentences
 
 # Words that never decide what a question asks ("How can I ...", "What's ...").
 FILLER = frozenset("""can could would should may might do does did please way get gets exactly just actually
     also new own single one given i me my we our you your it its the a an is are was were be been what whats
-    which how find default command available""".split())
+    which how find default command available many much number kind have take happen thing there whether
+    use utilize employ""".split())
+
+_FILLER_STEMS = frozenset(map(_stem, FILLER))
 
 # Groups of words that ask the same thing here; the first is the group's name.
 _SYNONYMS = [
     "remove delete erase", "clear empty flush purge wipe", "show display view see list print",
     "start launch run", "set configure specify", "create make add generate", "store save keep kept persist",
-    "use utilize employ", "need require", "change modify alter", "default standard",
-    "stop halt", "check verify", "retrieve fetch obtain", "find locate", "bypass skip",
+    "need require", "change modify alter", "default standard",
+    "stop halt", "one single", "check verify", "retrieve fetch obtain", "find locate", "bypass skip",
 ]
 SYNONYM = {_stem(word): group.split()[0] for group in _SYNONYMS for word in group.split()}
+
+
+def _canonical(word: str) -> str:
+    return SYNONYM.get(_stem(word), _stem(word))
+
 
 # Pairs that reverse what is asked. Any word of a pair in the difference is a conflict.
 _ANTONYMS = [
@@ -41,16 +50,41 @@ _ANTONYMS = [
     ("send", "receive"), ("lock", "unlock"), ("best", "worst"), ("oldest", "newest"), ("create", "revoke"),
     ("create", "delete"), ("install", "uninstall"), ("connect", "disconnect"), ("encode", "decode"),
     ("accept", "reject"), ("begin", "end"), ("success", "failure"), ("valid", "invalid"), ("public", "private"),
+    ("one", "every"), ("one", "all"), ("one", "each"), ("one", "any"),
 ]
-ANTONYM_WORDS = frozenset(_stem(w) for pair in _ANTONYMS for w in pair)
+# A preposition or quantifier alone ("after how much time", "wipe all cached answers") does not turn a
+# question round; a polarity or scale word alone ("maximum", "disable") does.
+ALONE_HARMLESS = frozenset(map(_stem, "after before on off all every each any".split()))
+OPPOSITES: dict[str, set[str]] = {}  # by stem: "run" (of "a run") is a synonym of "start", not an opposite of "stop"
+for _pair in _ANTONYMS:
+    _x, _y = map(_stem, _pair)
+    OPPOSITES.setdefault(_x, set()).add(_y)
+    OPPOSITES.setdefault(_y, set()).add(_x)
 DIRECTIONAL = frozenset("to from into onto than over versus vs".split())
-_SPECIFIC = re.compile(r"`[^`]+`|\b\w*\d[\w.]*|\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*|\b\w+[_.-]\w+[\w.-]*")
+# A hyphenated lower-case word ("wall-clock", "follow-up") is an ordinary word, not an identifier.
+_SPECIFIC = re.compile(r"`[^`]+`|\b\w*\d[\w.]*|\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*|\b\w+[_.]\w+[\w.-]*")
 
 
 def _content(question: str) -> list[str]:
-    """Canonical stems of the question's content words, in order."""
-    words = [t for t in tokens(question) if t not in FILLER and (t not in FUNCTION_WORDS or t in DIRECTIONAL)]
-    return [SYNONYM.get(_stem(t), _stem(t)) for t in words]
+    """Canonical stems of the question's content words (and of its opposites, "on"/"off"), in order."""
+    return [_canonical(t) for t in tokens(question) if t not in FILLER and _stem(t) not in _FILLER_STEMS and
+            (t not in FUNCTION_WORDS or t in DIRECTIONAL or _stem(t) in OPPOSITES)]
+
+
+def _opposites(question: str) -> set[str]:
+    return {_stem(t) for t in tokens(question)} & OPPOSITES.keys()
+
+
+def _swapped(a: list[str], c: list[str]) -> list[str]:
+    """Two words that change places around something between them ("can a reader key create an admin
+    key" / "can an admin key create a reader key"); moving a phrase whole ("per run, what ...") is not."""
+    first_a = {w: i for i, w in reversed(list(enumerate(a)))}
+    first_c = {w: i for i, w in reversed(list(enumerate(c)))}
+    for x in first_a:
+        for y in first_a:
+            if first_a[y] - first_a[x] > 1 and first_c[x] - first_c[y] > 1:
+                return [x, y]
+    return []
 
 
 def _specifics(question: str) -> set[str]:
@@ -66,12 +100,13 @@ class Equivalence:
     reason: str
 
 
-def same_question(asked: str, cached: str, cached_answer: str = "") -> Equivalence:
+def same_question(asked: str, cached: str, cached_answer: str = "", passages: list[dict] | None = None) -> Equivalence:
     """Whether `asked` asks what `cached` asked, so the cached answer may be served for it.
 
     No conflict (negation, different name/number/version, antonym, swapped roles) may separate
     them. Then either they differ only in wording (inflections, synonyms, filler), or `asked`
-    keeps every word of `cached` and adds only words the stored answer states."""
+    keeps every word of `cached` and adds only words the stored answer, or the passage sentence it
+    comes from, states ("which port does the server listen on" for "what port does the server use")."""
     a_tokens, c_tokens = set(tokens(asked)), set(tokens(cached))
     if (a_tokens & NEGATIONS) != (c_tokens & NEGATIONS):
         return Equivalence(False, "one question is negated")
@@ -80,20 +115,31 @@ def same_question(asked: str, cached: str, cached_answer: str = "") -> Equivalen
         differ = sorted(named_a ^ named_c)
         return Equivalence(False, f"they name different things: {', '.join(differ[:4])}")
     a, c = _content(asked), _content(cached)
-    differ = set(a) ^ set(c)
+    only_a, only_c = set(a) - set(c), set(c) - set(a)
+    differ = only_a | only_c
     # "to" vs "from" is a change of direction; a lone "to" ("the command to make") is not.
     directions = (set(a) & DIRECTIONAL, set(c) & DIRECTIONAL)
-    flipped = sorted(differ & ANTONYM_WORDS) + (sorted(differ & DIRECTIONAL) if all(directions) else [])
+    # An opposite word only one question has, unless the other says it with a synonym ("run"/"start").
+    canon_a, canon_c = {_canonical(t) for t in tokens(asked)}, {_canonical(t) for t in tokens(cached)}
+    opposite_a = {w for w in _opposites(asked) - _opposites(cached) if _canonical(w) not in canon_c}
+    opposite_c = {w for w in _opposites(cached) - _opposites(asked) if _canonical(w) not in canon_a}
+    paired = {w for w in opposite_a if OPPOSITES[w] & opposite_c} | {w for w in opposite_c if OPPOSITES[w] & opposite_a}
+    flipped = sorted(paired | ((opposite_a | opposite_c) - ALONE_HARMLESS)) + \
+        (sorted(differ & DIRECTIONAL) if all(directions) else [])
     if flipped:
         return Equivalence(False, f"opposite or different action: {', '.join(flipped)}")
-    if (set(a) & DIRECTIONAL) and set(a) == set(c) and a != c:
-        return Equivalence(False, "the same words in another order around 'to'/'from': the roles are swapped")
-    if not differ - DIRECTIONAL:
+    if set(a) == set(c) and ((set(a) & DIRECTIONAL and a != c) or _swapped(a, c)):
+        return Equivalence(False, "the same words in another order: the roles are swapped")
+    differ -= DIRECTIONAL | FUNCTION_WORDS | ALONE_HARMLESS  # judged above
+    if not differ:
         return Equivalence(True, "the questions differ only in wording")
     # A narrower wording of the same question: it keeps every word of the cached one and adds only
-    # words the stored answer states. A substitution (cost → token) is a different question.
-    dropped = sorted(set(c) - set(a) - DIRECTIONAL)
-    uncovered = sorted(set(a) - set(c) - set(_content(cached_answer)) - DIRECTIONAL)
+    # words the stored answer (or its passage sentence) states. A substitution (cost → token) is a
+    # different question, even when the passage names both.
+    dropped = sorted(only_c & differ)
+    stated = set(_content(cached_answer)).union(
+        *(_content(text) for text, _ in stating_sentences(cached, cached_answer, passages or [])))
+    uncovered = sorted((only_a & differ) - stated)
     if cached_answer and not dropped and not uncovered:
-        return Equivalence(True, "it adds to the cached question only words its stored answer states")
+        return Equivalence(True, "it adds to the cached question only words its stored answer or its passage sentence state")
     return Equivalence(False, f"they differ in {', '.join((dropped + uncovered)[:4])}")

@@ -146,24 +146,30 @@ class RelevanceVerdict:
     reason: str
 
 
+def stating_sentences(question: str, claim: str, passages: list[dict]) -> list[tuple[str, frozenset[str]]]:
+    """The passage sentences (with their content words) that state what some sentence of the answer
+    adds to the question; a part that adds only a code span ("At `/metrics`") is stated where the span is."""
+    asked = content_words(question)
+    texts = [p["text"] for p in passages]
+    units = list(zip(passage_sentences(texts), sentence_words(texts)))
+    stating = []
+    for part in sentences(claim):
+        added = content_words(part) - asked
+        spans = [span.lower() for span in new_code_spans(question, part)]
+        for text, words in units:
+            stated = len(added & words) * 2 >= len(added) if added else spans and all(s in text.lower() for s in spans)
+            if stated:
+                stating.append((text, words))
+    return stating
+
+
 def evidence_tie(question: str, claim: str, passages: list[dict]) -> int:
     """How many question words the passage sentence that states an answer sentence's addition
     shares with the question (the best such sentence, for any sentence of the answer: a longer
     answer adds details to its key claim in further sentences); -1 when no passage sentence
     states any of them."""
     asked = content_words(question)
-    texts = [p["text"] for p in passages]
-    units = list(zip(passage_sentences(texts), sentence_words(texts)))
-    best = -1
-    for part in sentences(claim):
-        added = content_words(part) - asked
-        # A part that adds only a code span ("At `/metrics`") is stated where the span is.
-        spans = [span.lower() for span in new_code_spans(question, part)]
-        for text, words in units:
-            stated = len(added & words) * 2 >= len(added) if added else spans and all(s in text.lower() for s in spans)
-            if stated:
-                best = max(best, len(words & asked))
-    return best
+    return max((len(words & asked) for _, words in stating_sentences(question, claim, passages)), default=-1)
 
 
 def unverifiable(question: str, answer: str) -> str | None:
@@ -207,7 +213,11 @@ def _focus(question: str) -> set[str]:
     return content_words(question) - QUESTION_FORM_WORDS - content_words(" ".join(form))
 
 
-def check_relevance(question: str, answer: str, passages: list[dict] | None = None) -> RelevanceVerdict:
+def check_relevance(question: str, answer: str, passages: list[dict] | None = None, *,
+                    focus: bool = True) -> RelevanceVerdict:
+    """Whether `answer` answers `question`. `focus=False` leaves out the tie of the question's words to the
+    answer and its passage sentence: a semantic cache hit's answer was tied to the question it was graded
+    for, and the equivalence rule has decided that the new wording asks the same thing."""
     claim = CITATION.sub(" ", answer).strip()
     if is_abstention(answer):
         return RelevanceVerdict(False, "the answer abstains")
@@ -237,6 +247,8 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
         return RelevanceVerdict(False, "the answer only restates the question")
     if kind and not _has_type(kind, _added_text(question, claim)):
         return RelevanceVerdict(False, f"the question asks for a {kind}; the answer gives none")
+    if not focus:
+        return RelevanceVerdict(True, f"answers a {kind or 'open'} question")
     tie = evidence_tie(question, claim, passages) if passages else None
     if len(said) > SHORT_ANSWER_WORDS and asked:
         # Or the passage sentence the answer comes from carries every word of the focus ("A budget ran

@@ -41,15 +41,17 @@ async def cache_lookup(state: State, runtime: Runtime[Configuration]) -> dict:
     info = {"hit": True, "kind": hit.kind, "similarity": round(hit.similarity, 4), "entry_question": hit.question}
     if hit.kind == "semantic":
         # A hit is an answer released without grading: serve it only for the same question.
-        same = same_question(asked(state), hit.question, hit.answer)
+        same = same_question(asked(state), hit.question, hit.answer, hit.passages)
         info |= {"same_question": same.same, "equivalence": same.reason}
         if not same.same:
             CACHE_LOOKUPS.labels(result="rejected").inc()
             return {"cache": info | {"hit": False},
                     "trace": note("rejected", f"semantic hit for another question: {same.reason}", **info)}
     if hit.kind == "semantic" and config.cache_verify_hits:
-        # Under deterministic grading this is word overlap, which cannot tell "list to string" from its reverse.
-        score, why, update["usage"] = await relevance_verdict(config, asked(state), hit.answer, hit.passages, state)
+        # The kind of answer the new wording asks for (a number, a yes/no…), and the LLM grader under 'combined';
+        # the tie of its words to the answer was checked for the cached question, which asks the same thing.
+        score, why, update["usage"] = await relevance_verdict(config, asked(state), hit.answer, hit.passages, state,
+                                                              focus=False)
         info |= {"verified": score == "yes", "verification": why}
         if not info["verified"]:
             CACHE_LOOKUPS.labels(result="rejected").inc()

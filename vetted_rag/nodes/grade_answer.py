@@ -23,11 +23,11 @@ from vetted_rag.providers import call_model
 from vetted_rag.relevance import bare_answer, check_relevance, comparative_choice, rival_answers, unverifiable
 
 
-async def relevance_verdict(config: Configuration, question: str, answer: str,
-                            passages: list[dict], run: dict | None = None) -> tuple[Score, str, Usage]:
+async def relevance_verdict(config: Configuration, question: str, answer: str, passages: list[dict],
+                            run: dict | None = None, focus: bool = True) -> tuple[Score, str, Usage]:
     """Does `answer` answer `question`? The answer check always; with grading 'combined' the
-    LLM grader must agree. Also verifies semantic cache hits."""
-    verdict = check_relevance(question, answer, passages)
+    LLM grader must agree. Also verifies semantic cache hits (without the focus tie: check_relevance)."""
+    verdict = check_relevance(question, answer, passages, focus=focus)
     if not verdict.ok or config.grading_rule == "deterministic":
         return ("yes" if verdict.ok else "no"), f"answer check: {verdict.reason}", {}
     return await llm_verdict(config, answer_messages(question, answer), GradeAnswer, run)
