@@ -80,9 +80,9 @@ def _swapped(a: list[str], c: list[str]) -> list[str]:
     key" / "can an admin key create a reader key"); moving a phrase whole ("per run, what ...") is not."""
     first_a = {w: i for i, w in reversed(list(enumerate(a)))}
     first_c = {w: i for i, w in reversed(list(enumerate(c)))}
-    for x in first_a:
-        for y in first_a:
-            if first_a[y] - first_a[x] > 1 and first_c[x] - first_c[y] > 1:
+    for x, x_at in first_a.items():
+        for y, y_at in first_a.items():
+            if y_at - x_at > 1 and first_c[x] - first_c[y] > 1:
                 return [x, y]
     return []
 
