@@ -31,7 +31,7 @@ _SYNONYMS = [
     "remove delete erase", "clear empty flush purge wipe", "show display view see list print",
     "start launch run", "set configure specify", "create make add generate", "store save keep kept persist",
     "need require", "change modify alter", "default standard",
-    "stop halt", "one single", "check verify", "retrieve fetch obtain", "find locate", "bypass skip",
+    "stop halt", "one single", "reach hit", "check verify", "retrieve fetch obtain", "find locate", "bypass skip",
 ]
 SYNONYM = {_stem(word): group.split()[0] for group in _SYNONYMS for word in group.split()}
 
@@ -54,7 +54,7 @@ _ANTONYMS = [
 ]
 # A preposition or quantifier alone ("after how much time", "wipe all cached answers") does not turn a
 # question round; a polarity or scale word alone ("maximum", "disable") does.
-ALONE_HARMLESS = frozenset(map(_stem, "after before on off all every each any".split()))
+ALONE_HARMLESS = frozenset(map(_stem, "after before on off one single all every each any".split()))
 OPPOSITES: dict[str, set[str]] = {}  # by stem: "run" (of "a run") is a synonym of "start", not an opposite of "stop"
 for _pair in _ANTONYMS:
     _x, _y = map(_stem, _pair)
