@@ -69,9 +69,11 @@ def _auto_threads_once(model_path: str) -> int:
     return auto_threads()
 
 
-def start_server(path: str, n_ctx: int, threads: int, port: int | None = None, parallel: int = 1) -> Any:
+def start_server(path: str, n_ctx: int, threads: int, port: int | None = None, parallel: int = 1,
+                 repack_weights: bool = False) -> Any:
     """A llama.cpp server (xllamacpp) on the GGUF file: its HTTP listener is on 127.0.0.1 only
-    (`port` chooses it; unset, an ephemeral one), and requests can also be passed in-process."""
+    (`port` chooses it; unset, an ephemeral one), and requests can also be passed in-process.
+    `repack_weights` lets llama.cpp copy the weights into its CPU-specific layout (bench/model_memory.py)."""
     import xllamacpp
 
     if not Path(path).is_file():
@@ -81,6 +83,9 @@ def start_server(path: str, n_ctx: int, threads: int, port: int | None = None, p
     params.n_ctx = n_ctx * parallel  # llama.cpp splits the context between its slots
     params.n_parallel = parallel
     params.n_batch = 512  # llama.cpp's small-batch default was measured 1.6x slower
+    # By default the weights are used where the file is mapped, not repacked into a second, anonymous
+    # copy: on this 2-core box the copy cost 0.62 GB of RSS and was slower (bench/model_memory.py).
+    params.no_extra_bufts = not repack_weights
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
     params.verbosity = -1
