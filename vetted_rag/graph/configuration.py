@@ -307,7 +307,9 @@ class Configuration:
                                  "default."},
     )
     cache_verify_hits: bool = field(
-        default=True, metadata={"description": "Have the answer grader confirm a semantic hit before serving it."}
+        default=True, metadata={"description": "Before serving a semantic hit, check that its answer is the kind the new "
+                                               "wording asks for (a number, a yes/no…) and, under 'combined' grading, "
+                                               "have the LLM grader confirm it."}
     )
     cache_ttl_s: int = field(default=7 * 24 * 3600, metadata={"description": "Lifetime of a cache entry."})
     cache_coherence_s: float = field(
