@@ -17,8 +17,9 @@ from vetted_rag.relevance import expected_type
 async def generate(state: State, runtime: Runtime[Configuration]) -> dict:
     config = configuration(runtime)
     messages = generate_messages(asked(state), state.get("passages", []), state.get("feedback"))
+    # Every generation begins with the same system prompt, a regeneration with the same passages too.
     reply = await call_model(config.chat_model, config, messages, max_tokens=config.max_answer_tokens,
-                             stop=GENERATE_STOP, run=state)
+                             stop=GENERATE_STOP, run=state, reuse_prefix=True)
     # A reply of "Yes, ..." to a question that is not yes/no (seen from the embedded model): the
     # words after it are the answer.
     text = reply.text.strip() if expected_type(asked(state)) == "yes/no" else strip_leading_reply(reply.text.strip())

@@ -247,7 +247,7 @@ async def call_model(
     usage that crossed a budget raises `BudgetExceeded` carrying that usage. Each timeout and
     retry is a trace event and a metric. Malformed structured output is asked for again, then
     returned with `parsed=None` so the caller can count it as a failed grade. `reuse_prefix`: the
-    prompt extends the previous call's, whose evaluation the embedded model may keep (servers and
+    prompt begins like the previous call's, whose evaluation the embedded model may keep (servers and
     hosted providers cache prefixes on their own)."""
     policy, run = config.policy, run or {}
     spent: Usage = run.get("usage") or {}
