@@ -3,11 +3,12 @@
 A semantic cache hit is an answer released without grading, so embedding similarity alone
 is not enough: "convert a list to a string" and "… a string to a list" are 0.996 apart in
 MiniLM. Two questions are the same question only when the words in which they differ are
-paraphrases — inflections (stemming), a short table of synonyms, filler — and nothing that
-changes what is asked: a negation, an antonym (enable/disable, min/max, import/export, …),
-an argument order around a directional word ("list to string" / "string to list"), or a
-different name, number, version or identifier. Measured on bench/data/question_pairs.json
-(bench/RESULTS.md).
+paraphrases — inflections (stemming), a short table of synonyms, filler, or words the stored
+answer and its passage sentence state — and nothing that changes what is asked: a negation, an
+opposite (enable/disable, min/max, import/export, …; "maximum" alone too), swapped roles ("list to
+string" / "string to list", "can a reader key create an admin key" / the reverse), or a different
+name, number, version or identifier. Measured on bench/data/question_pairs.json and
+question_rewordings.json (bench/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ _SYNONYMS = [
     "remove delete erase", "clear empty flush purge wipe", "show display view see list print",
     "start launch run", "set configure specify", "create make add generate", "store save keep kept persist",
     "need require", "change modify alter", "default standard",
-    "stop halt", "one single", "reach hit", "check verify", "retrieve fetch obtain", "find locate", "bypass skip",
+    "stop halt", "reach hit", "check verify", "retrieve fetch obtain", "find locate", "bypass skip",
 ]
 SYNONYM = {_stem(word): group.split()[0] for group in _SYNONYMS for word in group.split()}
 
@@ -40,7 +41,7 @@ def _canonical(word: str) -> str:
     return SYNONYM.get(_stem(word), _stem(word))
 
 
-# Pairs that reverse what is asked. Any word of a pair in the difference is a conflict.
+# Pairs that reverse what is asked: the two words of a pair, one in each question, conflict.
 _ANTONYMS = [
     ("enable", "disable"), ("on", "off"), ("minimum", "maximum"), ("min", "max"), ("increase", "decrease"),
     ("raise", "lower"), ("higher", "lower"), ("more", "less"), ("more", "fewer"), ("import", "export"),
@@ -71,8 +72,9 @@ def _content(question: str) -> list[str]:
             (t not in FUNCTION_WORDS or t in DIRECTIONAL or _stem(t) in OPPOSITES)]
 
 
-def _opposites(question: str) -> set[str]:
-    return {_stem(t) for t in tokens(question)} & OPPOSITES.keys()
+def _opposites(question: str) -> dict[str, str]:
+    """The question's words that have opposites, by stem, with the name of their synonym group."""
+    return {_stem(t): _canonical(t) for t in tokens(question) if _stem(t) in OPPOSITES}
 
 
 def _swapped(a: list[str], c: list[str]) -> list[str]:
@@ -121,8 +123,9 @@ def same_question(asked: str, cached: str, cached_answer: str = "", passages: li
     directions = (set(a) & DIRECTIONAL, set(c) & DIRECTIONAL)
     # An opposite word only one question has, unless the other says it with a synonym ("run"/"start").
     canon_a, canon_c = {_canonical(t) for t in tokens(asked)}, {_canonical(t) for t in tokens(cached)}
-    opposite_a = {w for w in _opposites(asked) - _opposites(cached) if _canonical(w) not in canon_c}
-    opposite_c = {w for w in _opposites(cached) - _opposites(asked) if _canonical(w) not in canon_a}
+    of_a, of_c = _opposites(asked), _opposites(cached)
+    opposite_a = {w for w, group in of_a.items() if w not in of_c and group not in canon_c}
+    opposite_c = {w for w, group in of_c.items() if w not in of_a and group not in canon_a}
     paired = {w for w in opposite_a if OPPOSITES[w] & opposite_c} | {w for w in opposite_c if OPPOSITES[w] & opposite_a}
     flipped = sorted(paired | ((opposite_a | opposite_c) - ALONE_HARMLESS)) + \
         (sorted(differ & DIRECTIONAL) if all(directions) else [])
