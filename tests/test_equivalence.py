@@ -66,3 +66,10 @@ def test_roles_swapped_without_to_or_from_are_a_different_question():
 def test_a_hyphenated_word_is_a_word_not_a_name():
     assert same_question("What is the wall-clock limit by default?", "What is the default wall-clock limit?").same
     assert not same_question("How do I install redis-py?", "How do I install redis_py?").same
+
+
+def test_turning_on_and_off_reads_as_enabling_and_disabling():
+    assert same_question("How can I turn authentication on?", "How do I enable authentication?").same
+    assert same_question("Is the cache turned on by default?", "Is the cache enabled by default?").same
+    assert not same_question("How do I switch the cache off?", "How do I enable the cache?").same
+    assert not same_question("How do I turn off authentication?", "How do I turn on authentication?").same

@@ -66,6 +66,19 @@ DIRECTIONAL = frozenset("to from into onto than over versus vs".split())
 _SPECIFIC = re.compile(r"`[^`]+`|\b\w*\d[\w.]*|\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*|\b\w+[_.]\w+[\w.-]*")
 
 
+# "turn on X", or "turn X on" ending the clause (so "which turn comes on Monday" stays as it is).
+_TURN = re.compile(r"\b(?:turn|switch)(?:s|ed|ing)?\s+(?:(on|off)\b|((?:[\w-]+\s+){1,2}?)(on|off)(?=\s*(?:[?.!,;]|$)))",
+                   re.IGNORECASE)
+
+
+def _unphrased(question: str) -> str:
+    """ "turn the cache on" / "switch off the cache" read as "enable the cache" / "disable the cache"."""
+    def verb(m: re.Match) -> str:
+        particle, words = (m.group(1) or m.group(3)).lower(), m.group(2) or ""
+        return ("enable " if particle == "on" else "disable ") + words.strip()
+    return _TURN.sub(verb, question)
+
+
 def _content(question: str) -> list[str]:
     """Canonical stems of the question's content words (and of its opposites, "on"/"off"), in order."""
     return [_canonical(t) for t in tokens(question) if t not in FILLER and _stem(t) not in _FILLER_STEMS and
@@ -109,6 +122,7 @@ def same_question(asked: str, cached: str, cached_answer: str = "", passages: li
     them. Then either they differ only in wording (inflections, synonyms, filler), or `asked`
     keeps every word of `cached` and adds only words the stored answer, or the passage sentence it
     comes from, states ("which port does the server listen on" for "what port does the server use")."""
+    asked, cached = _unphrased(asked), _unphrased(cached)
     a_tokens, c_tokens = set(tokens(asked)), set(tokens(cached))
     if (a_tokens & NEGATIONS) != (c_tokens & NEGATIONS):
         return Equivalence(False, "one question is negated")
