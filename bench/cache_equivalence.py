@@ -70,12 +70,15 @@ def passage_texts(answers: dict[str, dict]) -> dict[str, dict]:
     return {pid: {"id": pid, "text": text} for pid, text in zip(found["ids"], found["documents"])}
 
 
+def same(asked: str, cached: str, stored: dict) -> bool:
+    return same_question(asked, cached, stored["answer"], stored["passages"]).same
+
+
 def served(asked: str, cached: str, stored: dict, similarity: float, threshold: float) -> bool:
     """cache_lookup's rule; only `answered` results are ever stored."""
     if stored["status"] != "answered" or similarity < threshold:
         return False
-    return (same_question(asked, cached, stored["answer"], stored["passages"]).same and
-            check_relevance(asked, stored["answer"], stored["passages"], focus=False).ok)
+    return same(asked, cached, stored) and check_relevance(asked, stored["answer"], stored["passages"], focus=False).ok
 
 
 def cosine(model, pairs: list[list[str]]) -> list[float]:
@@ -116,15 +119,15 @@ def main() -> None:
                          "paraphrase_hits": sum(para_hits),
                          "hard_negative_false_hits": len(false),
                          "false_hits_by_kind": dict(false_by_kind), "false_hits": false})
-        neg_same = [same_question(p[1], p[0], answers[p[0]]["answer"], answers[p[0]]["passages"]) for p in neg]
+        neg_same = [same(p[1], p[0], answers[p[0]]) for p in neg]
         kinds = Counter(p[2] for p in neg)
-        blocked = Counter(p[2] for p, e in zip(neg, neg_same) if not e.same)
+        blocked = Counter(p[2] for p, e in zip(neg, neg_same) if not e)
         report[split] = {"paraphrases": len(para), "paraphrases_with_a_stored_answer": para_stored,
                          "hard_negatives": len(neg), "by_threshold": rows,
                          "hard_negatives_by_kind": {k: {"pairs": n, "rejected_by_rule": blocked[k]} for k, n in kinds.items()},
                          "paraphrases_rejected_by_rule": [p for p in para if answers[p[0]]["status"] == "answered" and
-                                                          not same_question(p[1], p[0], answers[p[0]]["answer"], answers[p[0]]["passages"]).same],
-                         "hard_negatives_passed_by_rule": [p for p, e in zip(neg, neg_same) if e.same],
+                                                          not same(p[1], p[0], answers[p[0]])],
+                         "hard_negatives_passed_by_rule": [p for p, e in zip(neg, neg_same) if e],
                          "cosine": {"paraphrase_median": round(float(np.median(para_sim)), 3),
                                     "hard_negative_median": round(float(np.median(neg_sim)), 3)}}
         print(f"== {split}: {len(para)} paraphrases ({para_stored} with a stored answer), {len(neg)} hard negatives")

@@ -55,7 +55,7 @@ _ANTONYMS = [
 ]
 # A preposition or quantifier alone ("after how much time", "wipe all cached answers") does not turn a
 # question round; a polarity or scale word alone ("maximum", "disable") does.
-ALONE_HARMLESS = frozenset(map(_stem, "after before on off one single all every each any".split()))
+ALONE_HARMLESS = frozenset(map(_stem, "after before on off one all every each any".split()))
 OPPOSITES: dict[str, set[str]] = {}  # by stem: "run" (of "a run") is a synonym of "start", not an opposite of "stop"
 for _pair in _ANTONYMS:
     _x, _y = map(_stem, _pair)
@@ -154,9 +154,11 @@ def same_question(asked: str, cached: str, cached_answer: str = "", passages: li
     # words the stored answer (or its passage sentence) states. A substitution (cost → token) is a
     # different question, even when the passage names both.
     dropped = sorted(only_c & differ)
+    if dropped or not cached_answer:
+        return Equivalence(False, f"they differ in {', '.join(sorted(differ)[:4])}")
     stated = set(_content(cached_answer)).union(
         *(_content(text) for text, _ in stating_sentences(cached, cached_answer, passages or [])))
     uncovered = sorted((only_a & differ) - stated)
-    if cached_answer and not dropped and not uncovered:
+    if not uncovered:
         return Equivalence(True, "it adds to the cached question only words its stored answer or its passage sentence state")
-    return Equivalence(False, f"they differ in {', '.join((dropped + uncovered)[:4])}")
+    return Equivalence(False, f"they differ in {', '.join(uncovered[:4])}")

@@ -152,15 +152,15 @@ def stating_sentences(question: str, claim: str, passages: list[dict]) -> list[t
     asked = content_words(question)
     texts = [p["text"] for p in passages]
     units = list(zip(passage_sentences(texts), sentence_words(texts)))
-    stating = []
+    stating: dict[str, frozenset[str]] = {}  # each sentence once, however many parts of the answer it states
     for part in sentences(claim):
         added = content_words(part) - asked
         spans = [span.lower() for span in new_code_spans(question, part)]
         for text, words in units:
             stated = len(added & words) * 2 >= len(added) if added else spans and all(s in text.lower() for s in spans)
             if stated:
-                stating.append((text, words))
-    return stating
+                stating[text] = words
+    return list(stating.items())
 
 
 def evidence_tie(question: str, claim: str, passages: list[dict]) -> int:
