@@ -27,11 +27,18 @@ request = {"messages": [{"role": "system", "content": "Answer from the context."
                         {"role": "user", "content": f"Context:\\n{passage}\\n\\nQuestion: What is the default wall-clock limit?"}],
            "max_tokens": 40, "temperature": 0, "seed": 42, "cache_prompt": False, "stream": True, "stream_options": {"include_usage": True}}
 parts, asks = [], []
+
+
+def on_chunk(chunk):
+    data = json.loads(chunk) if isinstance(chunk, (str, bytes)) else chunk
+    parts.extend((choice.get("delta") or {}).get("content") or "" for choice in data.get("choices", []))
+    return False  # go on generating
+
+
 for _ in range(2):
     parts.clear()
     started = time.perf_counter()
-    server.handle_chat_completions(request, lambda c: parts.extend(
-        (ch.get("delta") or {}).get("content") or "" for ch in (json.loads(c) if isinstance(c, (str, bytes)) else c).get("choices", [])) and False)
+    server.handle_chat_completions(request, on_chunk)
     asks.append(time.perf_counter() - started)
 rss = int(open(f"/proc/{os.getpid()}/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e9
 print(json.dumps({"load_s": loaded, "ask_s": asks, "rss_gb": rss, "answer": "".join(parts)}))
