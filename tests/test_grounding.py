@@ -60,6 +60,7 @@ def test_uncited_answer_fails_when_citations_required():
     "Run vetted-rag cache clear to clear the cache [2]. Run vetted-rag cache clear to clear the cache [2].",
     "Run vetted-rag cache clear [2].\nRun vetted-rag cache clear [2].",
     "clear the cache clear the cache clear the cache clear the cache [2].",
+    "To clear the cache, run the following command [2]:",  # what it introduces is missing
 ])
 def test_degenerate_outputs_fail(answer):
     assert degeneration(answer) and not check_support(answer, P).ok
@@ -100,3 +101,28 @@ def test_use_before_a_command_is_a_connective_not_a_claim():
     passage = [{"text": "Every action is written to an append-only audit log; `vetted-rag audit verify` checks the chain."}]
     assert check_support("To verify the audit log, use the command `vetted-rag audit verify` [1].", passage).ok
     assert not check_support("The audit log used SHA-1 [1].", passage).ok  # "used" still claims
+
+
+INSTALL = [{"id": "i", "source": "readme", "title": "Installation", "chunk": 0,
+            "text": "Requests is available on PyPI:\n\n```\n$ python -m pip install requests\n```"}]
+
+
+@pytest.mark.parametrize("block, ok", [
+    ("```\n$ python -m pip install requests\n```", True),  # the passage's own command
+    ("```bash\n$ conda install -c bogus requests-fake\n```", False),  # a command no passage shows
+    ("```python\nprint(sum([1, 2]))\n```", True),  # Python is the self-check's to run, not a claim to find
+])
+def test_code_blocks_other_than_python_are_claims(block, ok):
+    report = check_support(f"To install Requests, use the following command [1]:\n{block}", INSTALL)
+    assert report.ok is ok, report.reason
+    if not ok:
+        assert "conda" in report.missing and "bogus" in report.missing
+
+
+def test_an_uncited_answer_with_a_code_block_cites_the_passage_that_states_all_of_it():
+    answer = "To install Requests, use the following command in your terminal:\n```\n$ python -m pip install requests\n```"
+    cited, changed = attribute_citations(answer, P + INSTALL)
+    assert changed == 1 and cited.endswith("```\n[3]")
+    assert check_support(cited, P + INSTALL).ok
+    invented = answer.replace("python -m pip", "pipx")
+    assert attribute_citations(invented, P + INSTALL) == (invented, 0)

@@ -26,6 +26,21 @@ def test_expected_answer_type(question, kind):
 def test_choice_options():
     assert choice_options("Which magazine was started first, Arthur's Magazine or First for Women?") == [
         "Arthur's Magazine", "First for Women"]
+    assert choice_options("Which musician, Edwyn Collins or Jimmie Ross, played the bass guitar?") == [
+        "Edwyn Collins", "Jimmie Ross"]
+    assert choice_options("Ovida, Obida or Odiva, was the last Roman ruler of Dalmatia during which period?") == []
+
+
+AGENCY = [{"text": "The program implements Title XXI of the Social Security Act, which is administered by the United "
+                   "States Department of Health and Human Services. Its board meets in Sacramento."}]
+
+
+def test_a_long_name_is_judged_as_a_phrase_not_as_a_sentence():
+    question = "Who administers the federal law that the program implements?"
+    assert check_relevance(question, "The United States Department of Health and Human Services [1]", AGENCY).ok
+    # A sentence of as many words still has to restate the question's focus.
+    verdict = check_relevance(question, "Its board meets in Sacramento with many members each year [1]", AGENCY)
+    assert not verdict.ok and "focus" in verdict.reason
 
 
 @pytest.mark.parametrize("question, answer", [
@@ -136,3 +151,32 @@ def test_without_the_focus_tie_only_the_kind_of_answer_is_checked():
     # The kind of answer still counts: a yes/no question needs a yes or no, a number question a number.
     assert not check_relevance("Can I create a new API key?", answer, focus=False).ok
     assert not check_relevance("How many API keys can I create?", answer, focus=False).ok
+
+
+UVICORN = [{"text": "Installing uvicorn[standard] brings extra dependencies:\n- the event loop `uvloop` will be installed "
+                    "and used if possible.\n- the HTTP protocol is handled by `httptools` if possible."}]
+
+
+def test_a_lower_case_name_the_passages_write_as_code_is_a_name():
+    assert check_relevance("Which event loop does uvicorn[standard] install?", "uvloop [1]", UVICORN).ok
+    verdict = check_relevance("Which event loop does uvicorn[standard] install?", "the default one [1]", UVICORN)
+    assert not verdict.ok and "name" in verdict.reason
+
+
+REDIS = [{"text": "For faster performance, install redis with hiredis support, this provides a compiled response "
+                  "parser.\n\n``` bash\n$ pip install \"redis[hiredis]\"\n```"}]
+
+
+@pytest.mark.parametrize("answer", [
+    'To install redis-py with hiredis support, you can use the command `pip install "redis[hiredis]"` [1].',
+    'To install redis-py with hiredis support, run:\n```\n$ pip install "redis[hiredis]"\n```\n[1]',
+])
+def test_a_command_is_stated_where_the_passages_show_it_whatever_words_frame_it(answer):
+    assert check_relevance("How do I install redis-py with hiredis support?", answer, REDIS).ok
+
+
+def test_connectives_add_nothing_to_the_question():
+    verdict = check_relevance("How do I install xxhash with conda?", "You can simply use the following command [1]", [])
+    assert not verdict.ok and "restates" in verdict.reason
+    assert check_relevance("How do I install xxhash with conda?",
+                           "Use `conda install -c conda-forge python-xxhash` [1].", []).ok

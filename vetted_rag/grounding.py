@@ -26,6 +26,10 @@ from vetted_rag.prompts import ABSTAIN
 
 CITATION = re.compile(r"\[(\d+)\]")
 _CODE_BLOCK = re.compile(r"```.*?(```|$)", re.DOTALL)
+# A fenced block: its language ("```bash") and its body.
+_FENCED = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:```|$)", re.DOTALL)
+# Python blocks are the self-check's: the model's own code runs in the sandbox (nodes/self_check.py).
+SELF_CHECKED_LANGUAGES = frozenset({"python", "py"})
 
 # Words that carry no claim. Negations, quantifiers and comparatives are deliberately not
 # here ("not", "only", "both", "more", "first"): each changes what a sentence asserts.
@@ -38,7 +42,7 @@ FUNCTION_WORDS = frozenset(
 # Connectives a sentence may add without the passages saying them (explicit, short).
 CONNECTIVES = frozenset(
     """according passage passages context document documentation source sources therefore however thus hence
-    namely respectively specifically need needs able simply following command use""".split()
+    namely respectively specifically need needs able simply following command use terminal""".split()
 )
 NEGATIONS = frozenset("not no never neither nor none without nothing nobody cannot".split())
 _NUMBER_WORDS = {w: str(n) for n, w in enumerate(
@@ -74,6 +78,9 @@ def content_words(text: str) -> set[str]:
     return {_stem(t) for t in tokens(text) if t not in FUNCTION_WORDS}
 
 
+CONNECTIVE_STEMS = frozenset(map(_stem, CONNECTIVES))
+
+
 def _joined(text: str) -> str:
     return " " + " ".join(tokens(text)) + " "
 
@@ -101,6 +108,18 @@ def strip_leading_reply(answer: str) -> str:
 # A sentence ends at . ! ? followed by space and a capital, digit, quote or bracket, but not
 # after a single letter ("D.I.", "U.S.") or "e.g." / "i.e.".
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\b[A-Za-z]\.)(?<!\be\.g\.)(?<!\bi\.e\.)\s+(?=[A-Z0-9\"'(\[`])")
+
+
+def code_blocks(answer: str) -> list[tuple[str, str]]:
+    """(language, body) of each non-empty fenced code block of the answer; language lower-cased, "" if none."""
+    return [(lang.lower(), body) for lang, body in _FENCED.findall(answer) if body.strip()]
+
+
+def stated_code(answer: str) -> list[str]:
+    """The code blocks the support check reads like sentences: every block but Python, which the
+    self-check runs. A shell command or a configuration is a claim: "conda install -c bogus x" must
+    fail where the passages never show it."""
+    return [body for lang, body in code_blocks(answer) if lang not in SELF_CHECKED_LANGUAGES]
 
 
 def sentences(answer: str) -> list[str]:
@@ -181,6 +200,8 @@ def degeneration(answer: str) -> str | None:
     lines = [" ".join(tokens(line)) for line in prose.splitlines() if len(tokens(line)) >= 3]
     if len(lines) != len(set(lines)):
         return "the answer repeats a line"
+    if not code_blocks(answer) and CITATION.sub(" ", prose).rstrip().endswith(":"):
+        return "the answer stops where it introduces what it says (it ends with ':')"
     said = [" ".join(sorted(content_words(CITATION.sub(" ", s)))) for s in sentences(answer)]
     said = [s for s in said if s]
     if len(said) != len(set(said)):
@@ -267,6 +288,12 @@ def check_support(answer: str, passages: list[dict], require_citations: bool = T
         if gaps:
             unsupported.append(sentence)
             missing += gaps
+    cited_evidence = Evidence.of([texts[n - 1] for n in answer_cited])
+    for block in stated_code(answer):
+        gaps = unsupported_units(block, cited_evidence)
+        if gaps:
+            unsupported.append(block.strip())
+            missing += gaps
     if unsupported:
         return SupportReport(
             False, f"not in the cited passages: {', '.join(repr(m) for m in dict.fromkeys(missing))} "
@@ -293,9 +320,17 @@ def attribute_citations(answer: str, passages: list[dict]) -> tuple[str, int]:
     markers (or stays uncited), and the support check judges it as written. Returns (answer,
     sentences whose citation was added or corrected).
     """
-    if is_abstention(answer) or not passages or "```" in answer:
+    if is_abstention(answer) or not passages:
         return answer, 0
     evidence = [Evidence.of([passage_text(p)]) for p in passages]
+    if "```" in answer:
+        # Sentences cannot be re-joined around a code block: an uncited answer cites, after it, one
+        # passage that states all of it (its sentences and the code the support check reads).
+        if cited_markers(answer):
+            return answer, 0
+        whole = sentences(answer) + stated_code(answer)
+        marker = next((n for n, e in enumerate(evidence, 1) if not any(unsupported_units(x, e) for x in whole)), None)
+        return (f"{answer.rstrip()}\n[{marker}]", 1) if marker else (answer, 0)
 
     def supporting(sentence: str) -> int | None:
         return next((n for n, e in enumerate(evidence, 1) if not unsupported_units(sentence, e)), None)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from vetted_rag.grounding import (
     CITATION,
+    CONNECTIVE_STEMS,
+    code_blocks,
     content_words,
     degeneration,
     is_abstention,
@@ -31,7 +33,9 @@ from vetted_rag.grounding import (
 # A sentence-length answer restates at least this share of the question's content words
 # (measured: right answers in sentence form vs other sentences of the same passage).
 FOCUS_SHARE = 0.6
-# Up to this many content words an answer counts as a bare phrase ("Delhi", "`max_cost_usd`").
+# Up to this many content words an answer counts as a bare phrase ("Delhi", "`max_cost_usd`"); so does a
+# longer one whose every content word is capitalised or a number: a name ("The United States Department
+# of Health and Human Services") states nothing a sentence would have to tie to the question.
 SHORT_ANSWER_WORDS = 4
 # Words of a question's form, not of its focus ("how many", "what kind of", "how do I get").
 QUESTION_FORM_WORDS = frozenset("many much kind sort way get gets exactly".split())
@@ -72,6 +76,10 @@ _NOUN_TYPES = {
 _POLAR_START = re.compile(r"^\s*(is|are|was|were|do|does|did|can|could|has|have|had|will|would|should|shall|may|must|"
                           r"isn't|aren't|doesn't|don't|didn't|won't|can't)\b", re.I)
 _ANSWERS_YES_NO = re.compile(r"^\s*(yes|no)\b", re.I)
+# "Which species, A or B, is native to ...?" / "Of the two universities, A or B, which ...": the options
+# stand between commas right after the question's opening noun.
+_CHOICE_INSIDE = re.compile(r"^\W*(?:which|what|of the two)\b[^,?]{0,40},\s*(?:the\s+)?([^,?]+?)\s+or\s+(?:the\s+)?"
+                            r"([^,?]+?)\s*,", re.I)
 _CHOICE = re.compile(r"[,:]?\s*(?:the\s+)?([^,?]+?)\s+or\s+(?:the\s+)?([^,?]+?)\s*\??\s*$", re.I)
 
 
@@ -103,9 +111,12 @@ def expected_type(question: str) -> str | None:
 
 
 def choice_options(question: str) -> list[str]:
-    """["A", "B"] for "Which ..., A or B?" questions."""
+    """["A", "B"] for "Which ..., A or B?" and "Which musician, A or B, played ...?" questions."""
     if not re.search(r"\b(which|who|what)\b", question, re.I):
         return []
+    inside = _CHOICE_INSIDE.search(question)
+    if inside:
+        return [o.strip(" \"'") for o in inside.groups() if o.strip(" \"'")]
     found = _CHOICE.search(question)
     if not found:
         return []
@@ -133,6 +144,14 @@ def _has_type(kind: str, text: str) -> bool:
     return False
 
 
+def is_phrase(claim: str) -> bool:
+    """A bare phrase, judged by its type: a few content words, or a name however long."""
+    if len(content_words(claim)) <= SHORT_ANSWER_WORDS:
+        return True
+    words = [w.strip(".,;:!?()\"'") for w in claim.split()]
+    return all(w[:1].isupper() or w[:1].isdigit() or not content_words(w) for w in words if w)
+
+
 def _added_text(question: str, answer: str) -> str:
     """The answer with the question's own words removed: where the expected type must appear."""
     asked = {t for t in tokens(question)}
@@ -148,7 +167,9 @@ class RelevanceVerdict:
 
 def stating_sentences(question: str, claim: str, passages: list[dict]) -> list[tuple[str, frozenset[str]]]:
     """The passage sentences (with their content words) that state what some sentence of the answer
-    adds to the question; a part that adds only a code span ("At `/metrics`") is stated where the span is."""
+    adds to the question. A part that adds a code span ("At `/metrics`", "use `pip install x`") is
+    stated where its spans are, whatever words frame them; a line of a code block where the passages
+    show that line."""
     asked = content_words(question)
     texts = [p["text"] for p in passages]
     units = list(zip(passage_sentences(texts), sentence_words(texts)))
@@ -157,10 +178,18 @@ def stating_sentences(question: str, claim: str, passages: list[dict]) -> list[t
         added = content_words(part) - asked
         spans = [span.lower() for span in new_code_spans(question, part)]
         for text, words in units:
-            stated = len(added & words) * 2 >= len(added) if added else spans and all(s in text.lower() for s in spans)
-            if stated:
+            if (spans and all(s in text.lower() for s in spans)) or (added and len(added & words) * 2 >= len(added)):
                 stating[text] = words
+    code_lines = {_code_line(line) for _, body in code_blocks(claim) for line in body.splitlines()} - {""}
+    for text, words in units:
+        if _code_line(text) in code_lines:
+            stating[text] = words
     return list(stating.items())
+
+
+def _code_line(line: str) -> str:
+    """A line of code as written anywhere: without a shell or REPL prompt, spacing normalised, lower case."""
+    return " ".join(re.sub(r"^\s*(?:\$|>>>|\.\.\.|>)\s", "", line).split()).lower()
 
 
 def evidence_tie(question: str, claim: str, passages: list[dict]) -> int:
@@ -179,7 +208,7 @@ def unverifiable(question: str, answer: str) -> str | None:
     right or wrong. Without an LLM grader such answers are not released as checked."""
     claim = _ANSWERS_YES_NO.sub("", CITATION.sub(" ", answer)).strip(" .,!")
     if expected_type(question) == "yes/no" and not content_words(claim):
-        return "a bare yes or no: no word of it can be checked against the passages"
+        return "a bare yes or no: no word of it can be checked against the passages; say what the passages state"
     if comparative_choice(question):
         return "a choice that rests on a comparison (first, more, older...), which word checks cannot confirm"
     return None
@@ -201,6 +230,13 @@ def new_code_spans(question: str, text: str) -> set[str]:
     """The code spans of `text` that the question does not contain."""
     asked = question.lower()
     return {span for span in _CODE_SPAN.findall(text) if span.lower() not in asked}
+
+
+def _written_as_code(text: str, passages: list[dict]) -> bool:
+    """Whether a word of `text` is what the passages write as a code span: a lower-case name of a
+    package, module or tool ("uvloop" for "`uvloop`") is a name, as a capitalised one is."""
+    spans = {span for p in passages for span in _CODE_SPAN.findall(p["text"])}
+    return any(word.strip(".,;:!?()[]") in spans for word in text.split())
 
 
 _MEASURE = re.compile(r"\bhow (\w+)", re.I)
@@ -242,15 +278,18 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
         return RelevanceVerdict(True, f"names {named[0]!r}, one of the options the question offers")
     # A code span the question does not contain is an addition even when its words are the question's
     # ("At `/metrics`" for "Where are Prometheus metrics served?").
-    added = (said - asked) | new_code_spans(question, claim)
+    # Connectives carry no claim (the support check lets them through unstated), so they add nothing:
+    # "You can install using conda:" restates "How do I install xxhash with conda?".
+    added = (said - asked - CONNECTIVE_STEMS) | new_code_spans(question, claim)
     if not added:
         return RelevanceVerdict(False, "the answer only restates the question")
-    if kind and not _has_type(kind, _added_text(question, claim)):
+    if kind and not _has_type(kind, _added_text(question, claim)) and not (
+            kind == "name" and _written_as_code(_added_text(question, claim), passages or [])):
         return RelevanceVerdict(False, f"the question asks for a {kind}; the answer gives none")
     if not focus:
         return RelevanceVerdict(True, f"answers a {kind or 'open'} question")
     tie = evidence_tie(question, claim, passages) if passages else None
-    if len(said) > SHORT_ANSWER_WORDS and asked:
+    if not is_phrase(claim) and asked:
         # Or the passage sentence the answer comes from carries every word of the focus ("A budget ran
         # out…" from "The status `unverified` means a budget ran out…"); most of them is not enough.
         share = len(said & asked) / len(asked)
@@ -292,7 +331,7 @@ def rival_answers(question: str, answer: str, passages: list[dict]) -> list[str]
     1 right (bench/RESULTS.md, re-read). Empty for a longer answer or one that is not a name, date or
     number."""
     claim = bare_answer(answer)
-    if not claim or len(content_words(claim)) > SHORT_ANSWER_WORDS:
+    if not claim or not is_phrase(claim):
         return []
     own = set(tokens(claim))
     options = choice_options(question)

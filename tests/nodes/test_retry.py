@@ -30,3 +30,13 @@ async def test_the_wall_clock_stops_the_run():
     update = await retry({"question": "q", "attempts": 1, "hallucination_grade": NO_GROUNDING,
                           "deadline": time.time() - 1}, rt())
     assert update["retry_action"] == "stop" and update["stop_reason"].startswith("wall-clock limit")
+
+
+async def test_an_answer_no_check_can_confirm_is_regenerated_not_searched_again():
+    bare_yes = {"grader": "answer", "binary_score": "no",
+                "reason": "cannot be verified: a bare yes or no: no word of it can be checked against the passages"}
+    grounded = {"grader": "hallucination", "binary_score": "yes", "reason": "ok"}
+    update = await retry({"question": "Does it pool connections?", "attempts": 1, "hallucination_grade": grounded,
+                          "answer_grade": bare_yes}, rt())
+    assert update["retry_action"] == "regenerate" and "bare yes or no" in update["feedback"]
+    assert "rewrites" not in update  # no rewrite of the question was spent on it

@@ -23,6 +23,9 @@ from vetted_rag.providers import call_model
 from vetted_rag.relevance import bare_answer, check_relevance, comparative_choice, rival_answers, unverifiable
 
 
+UNVERIFIABLE = "cannot be verified: "
+
+
 async def relevance_verdict(config: Configuration, question: str, answer: str, passages: list[dict],
                             run: dict | None = None, focus: bool = True) -> tuple[Score, str, Usage]:
     """Does `answer` answer `question`? The answer check always; with grading 'combined' the
@@ -63,7 +66,7 @@ async def grade_answer(state: State, runtime: Runtime[Configuration]) -> dict:
     if is_abstention(answer):
         grade = Grade(grader="answer", binary_score="no", reason="the model found no answer in the passages")
     elif unchecked:
-        grade = Grade(grader="answer", binary_score="no", reason=f"cannot be verified: {unchecked}")
+        grade = Grade(grader="answer", binary_score="no", reason=f"{UNVERIFIABLE}{unchecked}")
         if comparative_choice(asked(state)):  # no regeneration or rewrite changes that
             update |= {"retry_action": "stop", "stop_reason": grade["reason"]}
     else:

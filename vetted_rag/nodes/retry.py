@@ -1,8 +1,8 @@
 """retry: after a failed check, decide how to try again — or stop when a budget is spent.
 
-Not grounded, or code that fails -> regenerate with the reason as feedback. Grounded but
-not addressing the question -> rewrite the question and retrieve again (while rewrites
-remain), else regenerate. A rewrite that repeats an earlier query stops the run: the same
+Not grounded, code that fails, or an answer no check can confirm (a bare "yes") -> regenerate
+with the reason as feedback. Grounded but not addressing the question -> rewrite the question
+and retrieve again (while rewrites remain), else regenerate. A rewrite that repeats an earlier query stops the run: the same
 search cannot give a different result.
 """
 
@@ -14,6 +14,7 @@ from vetted_rag.graph.budgets import exhausted, near_duplicate
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.state import State
 from vetted_rag.nodes import asked, configuration, note
+from vetted_rag.nodes.grade_answer import UNVERIFIABLE
 from vetted_rag.nodes.schemas import RewrittenQuestion
 from vetted_rag.prompts import rewrite_messages
 from vetted_rag.providers import call_model
@@ -28,7 +29,8 @@ def _failure(state: State) -> tuple[str, str]:
     if grade and grade["binary_score"] == "no":
         return "grounding", grade["reason"]
     grade = state.get("answer_grade") or {"reason": "the answer was not graded"}
-    return "relevance", grade["reason"]
+    # Another search cannot help an answer whose form no check can confirm; another wording can.
+    return ("form" if grade["reason"].startswith(UNVERIFIABLE) else "relevance"), grade["reason"]
 
 
 async def retry(state: State, runtime: Runtime[Configuration]) -> dict:

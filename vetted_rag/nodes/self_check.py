@@ -9,17 +9,16 @@ the injection screen flags. The trace says which, and why.
 from __future__ import annotations
 
 import asyncio
-import re
 
 from langgraph.runtime import Runtime
 
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.state import State
+from vetted_rag.grounding import SELF_CHECKED_LANGUAGES, code_blocks
 from vetted_rag.nodes import configuration, note
 from vetted_rag.security.screening import screen_text
 from vetted_rag.tools.sandbox import run_python
 
-PYTHON_BLOCK = re.compile(r"```(?:python|py)\s*\n(.*?)```", re.DOTALL | re.IGNORECASE)
 # A block counts as copied when this many of its non-trivial lines appear in one passage.
 COPIED_LINE_SHARE = 0.5
 
@@ -57,7 +56,7 @@ def refusal(blocks: list[str], state: State) -> str | None:
 
 async def self_check(state: State, runtime: Runtime[Configuration]) -> dict:
     config = configuration(runtime)
-    blocks = PYTHON_BLOCK.findall(state.get("generation", ""))
+    blocks = [body for lang, body in code_blocks(state.get("generation", "")) if lang in SELF_CHECKED_LANGUAGES]
     if not blocks or not config.self_check_code:
         return {"code_check": {"ran": False}, "trace": note("skipped", "no Python code block" if not blocks else "disabled")}
     why_not = refusal(blocks, state)
