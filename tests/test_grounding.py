@@ -126,3 +126,19 @@ def test_an_uncited_answer_with_a_code_block_cites_the_passage_that_states_all_o
     assert check_support(cited, P + INSTALL).ok
     invented = answer.replace("python -m pip", "pipx")
     assert attribute_citations(invented, P + INSTALL) == (invented, 0)
+
+
+def test_a_word_inside_a_url_supports_nothing_but_the_url_itself():
+    readme = [{"id": "d", "source": "readme", "title": "", "chunk": 0,
+               "text": "Christian Heimes <christian@python.org>\n.. image:: https://travis-ci.org/tiran/defusedxml.svg"}]
+    assert not check_support("Tiran [1]", readme).ok  # a user name in a badge's address is no author
+    assert check_support("Christian Heimes [1]", readme).ok
+    assert check_support("The badge is https://travis-ci.org/tiran/defusedxml.svg [1]", readme).ok is False  # 'badge'
+    assert not check_support("Christian Heimes, https://travis-ci.org/tiran/other.svg [1]", readme).ok
+
+
+def test_a_code_block_answer_citing_the_wrong_passage_is_cited_to_the_one_that_shows_it():
+    answer = "To install Requests, use the following command [1]:\n```\n$ python -m pip install requests\n```"
+    cited, changed = attribute_citations(answer, P + INSTALL)
+    assert changed == 1 and cited.endswith("```\n[3]") and "[1]" not in cited
+    assert check_support(cited, P + INSTALL).ok

@@ -180,3 +180,10 @@ def test_connectives_add_nothing_to_the_question():
     assert not verdict.ok and "restates" in verdict.reason
     assert check_relevance("How do I install xxhash with conda?",
                            "Use `conda install -c conda-forge python-xxhash` [1].", []).ok
+
+
+def test_a_hyphenated_name_is_one_word():
+    binding = [{"text": "xxhash is a Python binding for the xxHash library by Yann Collet."}]
+    assert check_relevance("Which library is python-xxhash a binding for?", "xxHash [1]", binding).ok
+    verdict = check_relevance("What is python-xxhash?", "python-xxhash [1]", binding)
+    assert not verdict.ok and "restates" in verdict.reason

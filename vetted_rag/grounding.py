@@ -50,6 +50,7 @@ _NUMBER_WORDS = {w: str(n) for n, w in enumerate(
     "seventeen eighteen nineteen twenty".split())}
 _NUMBER_WORDS.pop("one")  # "the one that...": too often not a number
 
+URL = re.compile(r"\b(?:https?|ftp)://[^\s<>()\[\]`'\"]+", re.I)
 _TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)*")
 # Code identifiers and flags: matched verbatim (max_cost_usd must not pass as "max", "cost", "usd").
 _IDENTIFIER = re.compile(r"`([^`\n]{1,80})`|(?<![\w-])(--?[a-z][\w-]*|\w+(?:[_.]\w+)+|\w+(?:-\w+){2,})", re.I)
@@ -150,7 +151,7 @@ def sentence_words(texts: list[str]) -> list[frozenset[str]]:
 @lru_cache(maxsize=4096)
 def _text_sentence_words(text: str) -> tuple[frozenset[str], ...]:
     # The same passages are read by every check of a run and by every hit on a cached answer.
-    return tuple(frozenset(content_words(s)) for s in passage_sentences([text]))
+    return tuple(frozenset(content_words(URL.sub(" ", s))) for s in passage_sentences([text]))
 
 
 @dataclass(frozen=True)
@@ -164,15 +165,18 @@ class Evidence:
     @classmethod
     def of(cls, texts: list[str]) -> Evidence:
         text = "\n".join(texts)
-        return cls(frozenset(content_words(text)), _joined(text), text.lower())
+        words = URL.sub(" ", text)  # an address states nothing: "tiran" of github.com/tiran/x is no author
+        return cls(frozenset(content_words(words)), _joined(words), text.lower())
 
 
 def unsupported_units(sentence: str, evidence: Evidence) -> list[str]:
     """The claim units of `sentence` that `evidence` does not contain (empty: fully supported).
     A leading "Yes,"/"No," is the reply to a yes/no question, not a claim; the rest is checked."""
     claim = _LEADING_REPLY.sub("", CITATION.sub(" ", sentence))
-    missing = [t for t in dict.fromkeys(tokens(claim))
-               if t not in FUNCTION_WORDS and t not in CONNECTIVES and _stem(t) not in evidence.stems]
+    missing = [url for url in URL.findall(claim) if url.lower().rstrip(".,;:") not in evidence.raw]
+    claim = URL.sub(" ", claim)  # a URL is found verbatim or not at all
+    missing += [t for t in dict.fromkeys(tokens(claim))
+                if t not in FUNCTION_WORDS and t not in CONNECTIVES and _stem(t) not in evidence.stems]
     for found in _IDENTIFIER.finditer(claim):
         ident = (found.group(1) or found.group(2)).strip().lower()
         if ident and ident not in evidence.raw and _joined(ident) not in evidence.joined:
@@ -324,13 +328,16 @@ def attribute_citations(answer: str, passages: list[dict]) -> tuple[str, int]:
         return answer, 0
     evidence = [Evidence.of([passage_text(p)]) for p in passages]
     if "```" in answer:
-        # Sentences cannot be re-joined around a code block: an uncited answer cites, after it, one
-        # passage that states all of it (its sentences and the code the support check reads).
-        if cited_markers(answer):
-            return answer, 0
+        # Sentences cannot be re-joined around a code block: an answer its own markers do not support
+        # cites, after it, one passage that states all of it (its sentences and the code the support
+        # check reads).
         whole = sentences(answer) + stated_code(answer)
+        markers = sorted(set(cited_markers(answer)))
+        if markers and all(1 <= n <= len(passages) for n in markers) and not any(
+                unsupported_units(x, Evidence.of([passage_text(passages[n - 1]) for n in markers])) for x in whole):
+            return answer, 0
         marker = next((n for n, e in enumerate(evidence, 1) if not any(unsupported_units(x, e) for x in whole)), None)
-        return (f"{answer.rstrip()}\n[{marker}]", 1) if marker else (answer, 0)
+        return (f"{CITATION.sub('', answer).rstrip()}\n[{marker}]", 1) if marker else (answer, 0)
 
     def supporting(sentence: str) -> int | None:
         return next((n for n, e in enumerate(evidence, 1) if not unsupported_units(sentence, e)), None)

@@ -152,6 +152,11 @@ def is_phrase(claim: str) -> bool:
     return all(w[:1].isupper() or w[:1].isdigit() or not content_words(w) for w in words if w)
 
 
+def _compounds(text: str) -> str:
+    """`text` with each hyphenated word written as one ("python-xxhash" -> "pythonxxhash")."""
+    return re.sub(r"\b\w+(?:-\w+)+\b", lambda m: m.group(0).replace("-", ""), text)
+
+
 def _added_text(question: str, answer: str) -> str:
     """The answer with the question's own words removed: where the expected type must appear."""
     asked = {t for t in tokens(question)}
@@ -170,7 +175,7 @@ def stating_sentences(question: str, claim: str, passages: list[dict]) -> list[t
     adds to the question. A part that adds a code span ("At `/metrics`", "use `pip install x`") is
     stated where its spans are, whatever words frame them; a line of a code block where the passages
     show that line."""
-    asked = content_words(question)
+    asked = content_words(_compounds(question))
     texts = [p["text"] for p in passages]
     units = list(zip(passage_sentences(texts), sentence_words(texts)))
     stating: dict[str, frozenset[str]] = {}  # each sentence once, however many parts of the answer it states
@@ -279,8 +284,10 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
     # A code span the question does not contain is an addition even when its words are the question's
     # ("At `/metrics`" for "Where are Prometheus metrics served?").
     # Connectives carry no claim (the support check lets them through unstated), so they add nothing:
-    # "You can install using conda:" restates "How do I install xxhash with conda?".
-    added = (said - asked - CONNECTIVE_STEMS) | new_code_spans(question, claim)
+    # "You can install using conda:" restates "How do I install xxhash with conda?". A hyphenated name is
+    # one word: "xxHash" adds to "Which library is python-xxhash a binding for?"; "redis-py" to "What is redis-py?" not.
+    added = (content_words(_compounds(claim)) - _focus(_compounds(question)) - CONNECTIVE_STEMS) | \
+        new_code_spans(question, claim)
     if not added:
         return RelevanceVerdict(False, "the answer only restates the question")
     if kind and not _has_type(kind, _added_text(question, claim)) and not (
