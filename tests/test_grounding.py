@@ -142,3 +142,8 @@ def test_a_code_block_answer_citing_the_wrong_passage_is_cited_to_the_one_that_s
     cited, changed = attribute_citations(answer, P + INSTALL)
     assert changed == 1 and cited.endswith("```\n[3]") and "[1]" not in cited
     assert check_support(cited, P + INSTALL).ok
+
+
+def test_a_title_does_not_end_a_sentence():
+    harris = [{"id": "h", "source": "s", "title": "", "chunk": 0, "text": "Thomas Harris created Dr. Hannibal Lecter."}]
+    assert attribute_citations("Dr. Hannibal Lecter", harris) == ("Dr. Hannibal Lecter [1]", 1)

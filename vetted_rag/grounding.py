@@ -107,8 +107,10 @@ def strip_leading_reply(answer: str) -> str:
     return rest[:1].upper() + rest[1:] if rest != answer and rest else answer
 
 # A sentence ends at . ! ? followed by space and a capital, digit, quote or bracket, but not
-# after a single letter ("D.I.", "U.S.") or "e.g." / "i.e.".
-_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\b[A-Za-z]\.)(?<!\be\.g\.)(?<!\bi\.e\.)\s+(?=[A-Z0-9\"'(\[`])")
+# after a single letter ("D.I.", "U.S."), "e.g." / "i.e." or a title ("Dr. Hannibal Lecter").
+_NOT_A_TITLE = "".join(rf"(?<!\b{t}\.)" for t in "Dr Mr Ms Mrs St Jr Sr vs".split())
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\b[A-Za-z]\.)(?<!\be\.g\.)(?<!\bi\.e\.)" + _NOT_A_TITLE +
+                           r"\s+(?=[A-Z0-9\"'(\[`])")
 
 
 def code_blocks(answer: str) -> list[tuple[str, str]]:
@@ -135,7 +137,7 @@ def passage_text(passage: dict) -> str:
     return passage["text"] + "\n" + passage.get("title", "")
 
 
-_PASSAGE_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n")
+_PASSAGE_SENTENCE = re.compile(r"(?<=[.!?])" + _NOT_A_TITLE + r"\s+(?=[A-Z0-9\"'(])|\n")
 
 
 def passage_sentences(texts: list[str]) -> list[str]:
