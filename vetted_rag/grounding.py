@@ -140,9 +140,20 @@ def passage_text(passage: dict) -> str:
 _PASSAGE_SENTENCE = re.compile(r"(?<=[.!?])" + _NOT_A_TITLE + r"\s+(?=[A-Z0-9\"'(])|\n")
 
 
+# A line break inside a paragraph of hard-wrapped Markdown or reST (the next line goes on in lower case, or
+# with a link or a code span) joins two parts of one sentence; a list item, a heading, a prompt ("$ ",
+# ">>> ") or an indented line starts a line of its own, and code blocks keep their lines.
+_SOFT_BREAK = re.compile(r"(?<=[\w,)\]`*'\"])[ \t]*\n(?=[ ]{0,3}[a-z\[(`])")
+_FENCE = re.compile(r"(```.*?(?:```|$))", re.DOTALL)
+
+
+def _unwrapped(text: str) -> str:
+    return "".join(part if part.startswith("```") else _SOFT_BREAK.sub(" ", part) for part in _FENCE.split(text))
+
+
 def passage_sentences(texts: list[str]) -> list[str]:
     """Each sentence (or line) of the given passage texts."""
-    return [s for text in texts for s in _PASSAGE_SENTENCE.split(text)]
+    return [s for text in texts for s in _PASSAGE_SENTENCE.split(_unwrapped(text))]
 
 
 def sentence_words(texts: list[str]) -> list[frozenset[str]]:

@@ -62,6 +62,20 @@ def test_not_useful_then_rewritten_and_retrieved_again(scripted):
     assert second_retrieve["details"]["query"] == "max_cost_usd cost budget run policy"
 
 
+def test_a_rewrite_that_keeps_no_word_of_the_question_is_discarded_for_a_regeneration(scripted):
+    # Seen from the embedded model: the failure reason came back as the rewritten "question".
+    agent, _ = scripted({
+        "text": [GOOD_ANSWER, "To set a cost budget, set max_cost_usd in the run policy [1]."],
+        "GradeHallucination": [YES], "GradeAnswer": [NO, YES],
+        "RewrittenQuestion": [{"question": "Why did the last answer fail? It was not about it."}],
+    })
+    result = agent.ask(QUESTION)
+    assert result.status == "answered" and result.iterations == 2
+    assert nodes_of(result).count("retrieve") == 1  # no search for the echoed reason
+    step = next(e for e in result.trace if e["node"] == "retry")
+    assert step["decision"] == "regenerate" and step["reason"].startswith("rewrite discarded")
+
+
 def test_never_passing_ends_unverified_after_exactly_the_budget(scripted):
     answers = ["A cost budget is set in the run policy [1].", "Export VETTED_RAG_MAX_COST_USD before asking [1].",
                "Pass --max-cost-usd to the ask command to limit spending [1].", "Budgets stop runs [1]."]

@@ -40,3 +40,4 @@ async def test_an_answer_no_check_can_confirm_is_regenerated_not_searched_again(
                           "answer_grade": bare_yes}, rt())
     assert update["retry_action"] == "regenerate" and "bare yes or no" in update["feedback"]
     assert "rewrites" not in update  # no rewrite of the question was spent on it
+

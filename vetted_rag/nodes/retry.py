@@ -13,6 +13,7 @@ from langgraph.runtime import Runtime
 from vetted_rag.graph.budgets import exhausted, near_duplicate
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.state import State
+from vetted_rag.grounding import content_words
 from vetted_rag.nodes import asked, configuration, note
 from vetted_rag.nodes.grade_answer import UNVERIFIABLE
 from vetted_rag.nodes.schemas import RewrittenQuestion
@@ -48,6 +49,12 @@ async def retry(state: State, runtime: Runtime[Configuration]) -> dict:
                              schema=RewrittenQuestion, max_tokens=60, run=state)
     query = reply.parsed.question.strip() if reply.parsed else ""
     update = {"usage": reply.usage, "rewrites": state.get("rewrites", 0) + 1}
+    if query and not content_words(query) & content_words(asked(state)):
+        # Seen from the embedded model: the failure reason returned as the "question". A search for it finds
+        # nothing; another wording of the answer still may.
+        return update | {"retry_action": "regenerate", "feedback": reason,
+                         "trace": note("regenerate", f"rewrite discarded: {query!r} shares no word with the question; "
+                                                     f"{failed} check failed: {reason}")}
     earlier = state.get("queries", [])
     if not query or near_duplicate(query, earlier, config.policy.loop_similarity):
         why = ("loop detected: the rewritten question repeats an earlier query" if query
