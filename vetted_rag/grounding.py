@@ -25,7 +25,7 @@ import snowballstemmer
 from vetted_rag.prompts import ABSTAIN
 
 CITATION = re.compile(r"\[(\d+)\]")
-_CODE_BLOCK = re.compile(r"```.*?(```|$)", re.DOTALL)
+_CODE_BLOCK = re.compile(r"```.*?(?:```|$)", re.DOTALL)
 # A fenced block: its language ("```bash") and its body.
 _FENCED = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:```|$)", re.DOTALL)
 # Python blocks are the self-check's: the model's own code runs in the sandbox (nodes/self_check.py).
@@ -144,7 +144,7 @@ _PASSAGE_SENTENCE = re.compile(r"(?<=[.!?])" + _NOT_A_TITLE + r"\s+(?=[A-Z0-9\"'
 # with a link or a code span) joins two parts of one sentence; a list item, a heading, a prompt ("$ ",
 # ">>> ") or an indented line starts a line of its own, and code blocks keep their lines.
 _SOFT_BREAK = re.compile(r"(?<=[\w,)\]`*'\"])[ \t]*\n(?=[ ]{0,3}[a-z\[(`])")
-_FENCE = re.compile(r"(```.*?(?:```|$))", re.DOTALL)
+_FENCE = re.compile(f"({_CODE_BLOCK.pattern})", re.DOTALL)  # kept by re.split
 
 
 def _unwrapped(text: str) -> str:

@@ -22,7 +22,7 @@ from vetted_rag.prompts import REREAD_LETTERS, answer_messages, reread_messages
 from vetted_rag.providers import call_model
 from vetted_rag.relevance import bare_answer, check_relevance, comparative_choice, rival_answers, unverifiable
 
-
+# How an answer no word check can confirm (a bare "yes") is graded: the retry regenerates it, never searches again.
 UNVERIFIABLE = "cannot be verified: "
 
 

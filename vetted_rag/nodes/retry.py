@@ -2,8 +2,9 @@
 
 Not grounded, code that fails, or an answer no check can confirm (a bare "yes") -> regenerate
 with the reason as feedback. Grounded but not addressing the question -> rewrite the question
-and retrieve again (while rewrites remain), else regenerate. A rewrite that repeats an earlier query stops the run: the same
-search cannot give a different result.
+and retrieve again (while rewrites remain), else regenerate. A rewrite that keeps no word of the
+question is discarded for a regeneration; one that repeats an earlier query stops the run: the
+same search cannot give a different result.
 """
 
 from __future__ import annotations
