@@ -291,7 +291,7 @@ second before this session's changes and run before and after them (its failures
 bugs fixed); the third was written before this code was measured on it and only measured. "Before" is
 the code at the start of the session that changed the checks for code blocks, commands and names.
 
-| questions | READMEs | questions | before: correct / wrong / answered | after: correct / wrong / answered |
+| set | READMEs | questions | before: correct / wrong / answered | after: correct / wrong / answered |
 |---|---|---|---|---|
 """ + "\n".join(summary) + "\n\n" + "\n\n".join(tables))
     if (RESULTS / "cache_equivalence.json").exists():
