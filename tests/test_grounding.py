@@ -147,3 +147,15 @@ def test_a_code_block_answer_citing_the_wrong_passage_is_cited_to_the_one_that_s
 def test_a_title_does_not_end_a_sentence():
     harris = [{"id": "h", "source": "s", "title": "", "chunk": 0, "text": "Thomas Harris created Dr. Hannibal Lecter."}]
     assert attribute_citations("Dr. Hannibal Lecter", harris) == ("Dr. Hannibal Lecter [1]", 1)
+
+
+def test_a_hard_wrapped_sentence_is_one_sentence_and_code_keeps_its_lines():
+    from vetted_rag.grounding import passage_sentences
+
+    readme = ("It is the recommended replacement for Python's original\n[`platform.linux_distribution`](https://x.org)\n"
+              "function (removed in Python 3.8).\n\n- first item\n- second item\n```python\nimport distro\n"
+              "print(distro.id())\n```\n$ pip install distro\n    indented code\n    more code")
+    assert passage_sentences([readme]) == [
+        "It is the recommended replacement for Python's original [`platform.linux_distribution`](https://x.org) "
+        "function (removed in Python 3.8).", "", "- first item", "- second item", "```python", "import distro",
+        "print(distro.id())", "```", "$ pip install distro", "    indented code", "    more code"]
