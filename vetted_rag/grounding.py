@@ -305,8 +305,9 @@ def check_support(answer: str, passages: list[dict], require_citations: bool = T
         if gaps:
             unsupported.append(sentence)
             missing += gaps
-    cited_evidence = Evidence.of([texts[n - 1] for n in answer_cited])
-    for block in stated_code(answer):
+    code = stated_code(answer)
+    cited_evidence = Evidence.of([texts[n - 1] for n in answer_cited]) if code else None
+    for block in code:
         gaps = unsupported_units(block, cited_evidence)
         if gaps:
             unsupported.append(block.strip())

@@ -290,9 +290,10 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
         new_code_spans(question, claim)
     if not added:
         return RelevanceVerdict(False, "the answer only restates the question")
-    if kind and not _has_type(kind, _added_text(question, claim)) and not (
-            kind == "name" and _written_as_code(_added_text(question, claim), passages or [])):
-        return RelevanceVerdict(False, f"the question asks for a {kind}; the answer gives none")
+    if kind:
+        adds = _added_text(question, claim)
+        if not _has_type(kind, adds) and not (kind == "name" and _written_as_code(adds, passages or [])):
+            return RelevanceVerdict(False, f"the question asks for a {kind}; the answer gives none")
     if not focus:
         return RelevanceVerdict(True, f"answers a {kind or 'open'} question")
     tie = evidence_tie(question, claim, passages) if passages else None
