@@ -187,3 +187,13 @@ def test_a_hyphenated_name_is_one_word():
     assert check_relevance("Which library is python-xxhash a binding for?", "xxHash [1]", binding).ok
     verdict = check_relevance("What is python-xxhash?", "python-xxhash [1]", binding)
     assert not verdict.ok and "restates" in verdict.reason
+
+
+@pytest.mark.parametrize("command", ["`conda install -c conda-forge markdown-it-py`",  # as code, and as plain text
+                                     "conda install -c conda-forge markdown-it-py"])
+def test_a_command_cited_from_another_subjects_passage_does_not_answer(command):
+    passages = [{"text": "Install with conda:\n\n    conda install -c conda-forge markdown-it-py"},
+                {"text": "attrs is the Python package that brings back the joy of writing classes."}]
+    verdict = check_relevance("How do I install attrs with conda?", f"{command} [1]", passages)
+    assert not verdict.ok and "another subject" in verdict.reason
+    assert check_relevance("How do I install markdown-it-py with conda?", f"{command} [1]", passages).ok

@@ -182,6 +182,11 @@ class Evidence:
         return cls(frozenset(content_words(words)), _joined(words), text.lower())
 
 
+def identifiers(text: str) -> list[tuple[str, str]]:
+    """(as written, bare) for each code span, flag ("-c") or identifier ("max_cost_usd", "markdown-it-py") of `text`."""
+    return [(found.group(0), (found.group(1) or found.group(2)).strip()) for found in _IDENTIFIER.finditer(text)]
+
+
 def unsupported_units(sentence: str, evidence: Evidence) -> list[str]:
     """The claim units of `sentence` that `evidence` does not contain (empty: fully supported).
     A leading "Yes,"/"No," is the reply to a yes/no question, not a claim; the rest is checked."""
@@ -190,10 +195,9 @@ def unsupported_units(sentence: str, evidence: Evidence) -> list[str]:
     claim = URL.sub(" ", claim)  # a URL is found verbatim or not at all
     missing += [t for t in dict.fromkeys(tokens(claim))
                 if t not in FUNCTION_WORDS and t not in CONNECTIVES and _stem(t) not in evidence.stems]
-    for found in _IDENTIFIER.finditer(claim):
-        ident = (found.group(1) or found.group(2)).strip().lower()
-        if ident and ident not in evidence.raw and _joined(ident) not in evidence.joined:
-            missing.append(found.group(0))
+    for written, ident in identifiers(claim):
+        if ident and ident.lower() not in evidence.raw and _joined(ident) not in evidence.joined:
+            missing.append(written)
     for found in _NAME.finditer(claim):
         words = tokens(found.group(0))
         while words and words[0] in ("the", "a", "an"):

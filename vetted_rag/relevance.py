@@ -20,9 +20,12 @@ from dataclasses import dataclass
 from vetted_rag.grounding import (
     CITATION,
     CONNECTIVE_STEMS,
+    URL,
+    cited_markers,
     code_blocks,
     content_words,
     degeneration,
+    identifiers,
     is_abstention,
     passage_sentences,
     sentence_words,
@@ -244,6 +247,20 @@ def _written_as_code(text: str, passages: list[dict]) -> bool:
     return any(word.strip(".,;:!?()[]") in spans for word in text.split())
 
 
+def _asked_elsewhere(asked: set[str], answer: str, passages: list[dict]) -> str:
+    """The question's words that the passages an answer cites never say but other retrieved passages
+    do ("" if none). Code is copied as the passages show it, so it answers for the subject of its own
+    passage: "conda install -c conda-forge markdown-it-py" cited for "How do I install attrs with
+    conda?", while the attrs README was retrieved beside it."""
+    own = {n for n in cited_markers(answer) if 1 <= n <= len(passages)}
+    if not own:
+        return ""
+    said = [content_words(URL.sub(" ", p["text"])) for p in passages]
+    cited = set().union(*(said[n - 1] for n in own))
+    others = set().union(*(words for n, words in enumerate(said, 1) if n not in own))
+    return ", ".join(sorted((asked - cited) & others))
+
+
 _MEASURE = re.compile(r"\bhow (\w+)", re.I)
 
 
@@ -309,6 +326,11 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
         if tie < MIN_EVIDENCE_TIE:
             return RelevanceVerdict(False, "no passage sentence states the answer together with what the question asks about"
                                     if tie < 0 else "the passage sentence behind the answer is not about the question")
+        code = code_blocks(claim) or any(re.search("[a-z]", bare, re.I) for _, bare in identifiers(claim))
+        elsewhere = _asked_elsewhere(asked, answer, passages) if code else ""
+        if elsewhere:
+            return RelevanceVerdict(False, f"the code comes from a passage that never says {elsewhere}, which other "
+                                           "passages do: it is another subject's")
     return RelevanceVerdict(True, f"answers the question ({kind or 'open'} question; adds "
                                   f"{', '.join(sorted(added)[:4])})")
 
