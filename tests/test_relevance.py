@@ -192,8 +192,10 @@ def test_a_hyphenated_name_is_one_word():
 @pytest.mark.parametrize("command", ["`conda install -c conda-forge markdown-it-py`",  # as code, and as plain text
                                      "conda install -c conda-forge markdown-it-py"])
 def test_a_command_cited_from_another_subjects_passage_does_not_answer(command):
-    passages = [{"text": "Install with conda:\n\n    conda install -c conda-forge markdown-it-py"},
-                {"text": "attrs is the Python package that brings back the joy of writing classes."}]
+    passages = [{"text": "Install with conda:\n\n    conda install -c conda-forge markdown-it-py", "source": "docs/markdown-it-py.md"},
+                {"text": "It brings back the joy of writing classes, for example.", "source": "docs/attrs.md"}]
     verdict = check_relevance("How do I install attrs with conda?", f"{command} [1]", passages)
     assert not verdict.ok and "another subject" in verdict.reason
     assert check_relevance("How do I install markdown-it-py with conda?", f"{command} [1]", passages).ok
+    # A question word another passage says in passing ("example") is no other subject.
+    assert check_relevance("How do I install the example with conda?", f"{command} [1]", passages).ok

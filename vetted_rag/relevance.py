@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from vetted_rag.grounding import (
     CITATION,
@@ -248,17 +249,17 @@ def _written_as_code(text: str, passages: list[dict]) -> bool:
 
 
 def _asked_elsewhere(asked: set[str], answer: str, passages: list[dict]) -> str:
-    """The question's words that the passages an answer cites never say but other retrieved passages
-    do ("" if none). Code is copied as the passages show it, so it answers for the subject of its own
-    passage: "conda install -c conda-forge markdown-it-py" cited for "How do I install attrs with
-    conda?", while the attrs README was retrieved beside it."""
+    """The question's words that name the subject of another retrieved document (its file name or title)
+    while the passages the answer cites never say them ("" if none). Code is copied as the passages show
+    it, so it answers for the subject of its own document: "conda install -c conda-forge markdown-it-py"
+    cited for "How do I install attrs with conda?", with the attrs README retrieved beside it."""
     own = {n for n in cited_markers(answer) if 1 <= n <= len(passages)}
     if not own:
         return ""
-    said = [content_words(URL.sub(" ", p["text"])) for p in passages]
-    cited = set().union(*(said[n - 1] for n in own))
-    others = set().union(*(words for n, words in enumerate(said, 1) if n not in own))
-    return ", ".join(sorted((asked - cited) & others))
+    cited = content_words(URL.sub(" ", "\n".join(passages[n - 1]["text"] for n in own)))
+    subjects = content_words(" ".join(f"{Path(p.get('source', '')).stem} {p.get('title', '')}"
+                                      for n, p in enumerate(passages, 1) if n not in own))
+    return ", ".join(sorted((asked - cited) & subjects))
 
 
 _MEASURE = re.compile(r"\bhow (\w+)", re.I)
@@ -329,8 +330,8 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
         code = code_blocks(claim) or any(re.search("[a-z]", bare, re.I) for _, bare in identifiers(claim))
         elsewhere = _asked_elsewhere(asked, answer, passages) if code else ""
         if elsewhere:
-            return RelevanceVerdict(False, f"the code comes from a passage that never says {elsewhere}, which other "
-                                           "passages do: it is another subject's")
+            return RelevanceVerdict(False, f"the code comes from a passage that never says {elsewhere}, which names "
+                                           "another retrieved document: it answers for another subject")
     return RelevanceVerdict(True, f"answers the question ({kind or 'open'} question; adds "
                                   f"{', '.join(sorted(added)[:4])})")
 
