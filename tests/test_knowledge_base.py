@@ -72,3 +72,32 @@ def test_int8_arithmetic_minilm_is_built_once_and_agrees_with_the_packaged_model
     assert (packaged * quantized).sum(axis=1).min() > 0.98
     assert np.allclose(quantized, MiniLMEmbeddings(int8_arithmetic=True).embed_documents(texts), atol=1e-6)
     assert built[0].stat().st_mtime_ns == stamp  # the second load reused the built file
+
+
+def test_hybrid_search_finds_a_chunk_that_names_the_question_words_and_nothing_for_an_off_topic_question(tmp_path):
+    """MiniLM puts no chunk of the sample docs at cosine >= 0.2 for "How do I move the data directory?";
+    the chunk that says "data directory" is found by BM25. A question sharing no two words with any
+    chunk still finds nothing, and a chunk added later is found at once (the index follows the fingerprint)."""
+    from vetted_rag.knowledge.store import SourceDocument
+
+    kb = KnowledgeBase(Configuration(data_dir=str(tmp_path), collection="hybrid"))
+    kb.ensure_sample()
+    found = kb.search("How do I move the data directory?", k=4, threshold=0.2)
+    assert found and all(p["score"] < 0.2 for p in found)
+    assert any("data directory" in p["text"] for p in found)
+    assert kb.search("What is the capital of Australia?", k=4, threshold=0.2) == []
+    kb.add_document(SourceDocument("zz.md", "Quokkas", "Quokkas live on Rottnest Island near Perth."))
+    assert [p["source"] for p in kb.search("Where do quokkas live?", k=1, threshold=0.9)] == ["zz.md"]
+
+
+def test_lexical_index_ranks_by_bm25_and_counts_the_question_words_a_chunk_contains():
+    from vetted_rag.knowledge.lexical import LexicalIndex
+
+    index = LexicalIndex("f", ["budget", "cost", "other"], [
+        "Set a cost budget with max_cost_usd. The cost budget stops a run.",
+        "Every call has a cost.",
+        "Threads default to one per core."])
+    ranked = index.top("How do I set a cost budget?", 5)
+    assert [(m.id, m.matched) for m in ranked] == [("budget", 3), ("cost", 1)]
+    assert index.top("What is the capital of Australia?", 5) == []
+    assert LexicalIndex("f", [], []).top("anything", 5) == []

@@ -199,3 +199,13 @@ def test_a_command_cited_from_another_subjects_passage_does_not_answer(command):
     assert check_relevance("How do I install markdown-it-py with conda?", f"{command} [1]", passages).ok
     # A question word another passage says in passing ("example") is no other subject.
     assert check_relevance("How do I install the example with conda?", f"{command} [1]", passages).ok
+
+
+def test_a_question_verb_that_a_section_title_shares_only_by_its_stem_names_no_other_subject():
+    """"Where are Prometheus metrics served?" with "Serving over HTTP" retrieved beside the passage
+    that shows `/metrics` (seen once retrieval became hybrid): "served" is not the name "Serving"."""
+    passages = [{"text": "Prometheus metrics are at `/metrics`.", "source": "docs/traces.md", "title": "Traces and metrics"},
+                {"text": "To run the HTTP server, run `vetted-rag serve`.", "source": "docs/serving.md",
+                 "title": "Serving over HTTP"}]
+    assert check_relevance("Where are Prometheus metrics served?", "At `/metrics` [1]", passages).ok
+    assert not check_relevance("Where are Prometheus metrics serving?", "At `/metrics` [1]", passages).ok

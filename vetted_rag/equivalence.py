@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from vetted_rag.grounding import FUNCTION_WORDS, NEGATIONS, _stem, tokens
+from vetted_rag.grounding import FUNCTION_WORDS, NEGATIONS, stem, tokens
 from vetted_rag.relevance import stating_sentences
 
 # Words that never decide what a question asks ("How can I ...", "What's ...").
@@ -25,7 +25,7 @@ FILLER = frozenset("""can could would should may might do does did please way ge
     which how find default command available many much number kind have take happen thing there whether
     use utilize employ""".split())
 
-_FILLER_STEMS = frozenset(map(_stem, FILLER))
+_FILLER_STEMS = frozenset(map(stem, FILLER))
 
 # Groups of words that ask the same thing here; the first is the group's name.
 _SYNONYMS = [
@@ -34,11 +34,11 @@ _SYNONYMS = [
     "need require", "change modify alter", "default standard",
     "stop halt", "reach hit", "check verify", "retrieve fetch obtain", "find locate", "bypass skip",
 ]
-SYNONYM = {_stem(word): group.split()[0] for group in _SYNONYMS for word in group.split()}
+SYNONYM = {stem(word): group.split()[0] for group in _SYNONYMS for word in group.split()}
 
 
 def _canonical(word: str) -> str:
-    return SYNONYM.get(_stem(word), _stem(word))
+    return SYNONYM.get(stem(word), stem(word))
 
 
 # Pairs that reverse what is asked: the two words of a pair, one in each question, conflict.
@@ -55,10 +55,10 @@ _ANTONYMS = [
 ]
 # A preposition or quantifier alone ("after how much time", "wipe all cached answers") does not turn a
 # question round; a polarity or scale word alone ("maximum", "disable") does.
-ALONE_HARMLESS = frozenset(map(_stem, "after before on off one all every each any".split()))
+ALONE_HARMLESS = frozenset(map(stem, "after before on off one all every each any".split()))
 OPPOSITES: dict[str, set[str]] = {}  # by stem: "run" (of "a run") is a synonym of "start", not an opposite of "stop"
 for _pair in _ANTONYMS:
-    _x, _y = map(_stem, _pair)
+    _x, _y = map(stem, _pair)
     OPPOSITES.setdefault(_x, set()).add(_y)
     OPPOSITES.setdefault(_y, set()).add(_x)
 DIRECTIONAL = frozenset("to from into onto than over versus vs".split())
@@ -81,13 +81,13 @@ def _unphrased(question: str) -> str:
 
 def _content(question: str) -> list[str]:
     """Canonical stems of the question's content words (and of its opposites, "on"/"off"), in order."""
-    return [_canonical(t) for t in tokens(question) if t not in FILLER and _stem(t) not in _FILLER_STEMS and
-            (t not in FUNCTION_WORDS or t in DIRECTIONAL or _stem(t) in OPPOSITES)]
+    return [_canonical(t) for t in tokens(question) if t not in FILLER and stem(t) not in _FILLER_STEMS and
+            (t not in FUNCTION_WORDS or t in DIRECTIONAL or stem(t) in OPPOSITES)]
 
 
 def _opposites(question: str) -> dict[str, str]:
     """The question's words that have opposites, by stem, with the name of their synonym group."""
-    return {_stem(t): _canonical(t) for t in tokens(question) if _stem(t) in OPPOSITES}
+    return {stem(t): _canonical(t) for t in tokens(question) if stem(t) in OPPOSITES}
 
 
 def _swapped(a: list[str], c: list[str]) -> list[str]:

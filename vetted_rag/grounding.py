@@ -60,7 +60,7 @@ _STEMMER = snowballstemmer.stemmer("english")
 
 
 @lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     return word if word[0].isdigit() else _STEMMER.stemWord(word)
 
 
@@ -76,10 +76,10 @@ def tokens(text: str) -> list[str]:
 
 def content_words(text: str) -> set[str]:
     """Stems of every word that can carry a claim."""
-    return {_stem(t) for t in tokens(text) if t not in FUNCTION_WORDS}
+    return {stem(t) for t in tokens(text) if t not in FUNCTION_WORDS}
 
 
-CONNECTIVE_STEMS = frozenset(map(_stem, CONNECTIVES))
+CONNECTIVE_STEMS = frozenset(map(stem, CONNECTIVES))
 
 
 def _joined(text: str) -> str:
@@ -194,7 +194,7 @@ def unsupported_units(sentence: str, evidence: Evidence) -> list[str]:
     missing = [url for url in URL.findall(claim) if url.lower().rstrip(".,;:") not in evidence.raw]
     claim = URL.sub(" ", claim)  # a URL is found verbatim or not at all
     missing += [t for t in dict.fromkeys(tokens(claim))
-                if t not in FUNCTION_WORDS and t not in CONNECTIVES and _stem(t) not in evidence.stems]
+                if t not in FUNCTION_WORDS and t not in CONNECTIVES and stem(t) not in evidence.stems]
     for written, ident in identifiers(claim):
         if ident and ident.lower() not in evidence.raw and _joined(ident) not in evidence.joined:
             missing.append(written)
@@ -261,7 +261,7 @@ def scattered_units(sentence: str, question: str, passage_texts: list[str]) -> l
     claim = _LEADING_REPLY.sub("", CITATION.sub(" ", sentence))
     said = content_words(claim)
     # Only specific units are held to this: names and numbers (generic verbs like "use" occur anywhere).
-    specific = {_stem(t) for t in tokens(" ".join(re.findall(r"\b[A-Z][\w'’-]*|\b\w*\d[\w.]*", claim)))}
+    specific = {stem(t) for t in tokens(" ".join(re.findall(r"\b[A-Z][\w'’-]*|\b\w*\d[\w.]*", claim)))}
     added = (said & specific) - content_words(question)
     restated = said - added
     if not added or not restated:

@@ -21,6 +21,7 @@ from pathlib import Path
 from vetted_rag.grounding import (
     CITATION,
     CONNECTIVE_STEMS,
+    FUNCTION_WORDS,
     URL,
     cited_markers,
     code_blocks,
@@ -31,6 +32,7 @@ from vetted_rag.grounding import (
     passage_sentences,
     sentence_words,
     sentences,
+    stem,
     tokens,
 )
 
@@ -248,18 +250,20 @@ def _written_as_code(text: str, passages: list[dict]) -> bool:
     return any(word.strip(".,;:!?()[]") in spans for word in text.split())
 
 
-def _asked_elsewhere(asked: set[str], answer: str, passages: list[dict]) -> str:
-    """The question's words that name the subject of another retrieved document (its file name or title)
-    while the passages the answer cites never say them ("" if none). Code is copied as the passages show
-    it, so it answers for the subject of its own document: "conda install -c conda-forge markdown-it-py"
-    cited for "How do I install attrs with conda?", with the attrs README retrieved beside it."""
+def _asked_elsewhere(question: str, answer: str, passages: list[dict]) -> str:
+    """The question's words that name the subject of another retrieved document (its file name or
+    title, word for word: "served" does not name "Serving over HTTP") while the passages the answer
+    cites never say them ("" if none). Code is copied as the passages show it, so it answers for the
+    subject of its own document: "conda install -c conda-forge markdown-it-py" cited for "How do I
+    install attrs with conda?", with the attrs README retrieved beside it."""
     own = {n for n in cited_markers(answer) if 1 <= n <= len(passages)}
     if not own:
         return ""
     cited = content_words(URL.sub(" ", "\n".join(passages[n - 1]["text"] for n in own)))
-    subjects = content_words(" ".join(f"{Path(p.get('source', '')).stem} {p.get('title', '')}"
-                                      for n, p in enumerate(passages, 1) if n not in own))
-    return ", ".join(sorted((asked - cited) & subjects))
+    subjects = set(tokens(" ".join(f"{Path(p.get('source', '')).stem} {p.get('title', '')}"
+                                   for n, p in enumerate(passages, 1) if n not in own)))
+    asked = {t for t in tokens(question) if t not in FUNCTION_WORDS and t in subjects}
+    return ", ".join(sorted(t for t in asked if stem(t) not in cited))
 
 
 _MEASURE = re.compile(r"\bhow (\w+)", re.I)
@@ -328,7 +332,7 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
             return RelevanceVerdict(False, "no passage sentence states the answer together with what the question asks about"
                                     if tie < 0 else "the passage sentence behind the answer is not about the question")
         code = code_blocks(claim) or any(re.search("[a-z]", bare, re.I) for _, bare in identifiers(claim))
-        elsewhere = _asked_elsewhere(asked, answer, passages) if code else ""
+        elsewhere = _asked_elsewhere(question, answer, passages) if code else ""
         if elsewhere:
             return RelevanceVerdict(False, f"the code comes from a passage that never says {elsewhere}, which names "
                                            "another retrieved document: it answers for another subject")

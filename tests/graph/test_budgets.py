@@ -56,14 +56,34 @@ def test_permanent_failure_is_an_error_with_the_providers_message(scripted):
     assert starts == sorted(starts)
 
 
-def test_identical_rewrites_are_detected_as_a_loop(scripted):
+def test_an_identical_rewrite_searches_the_same_querys_next_passages(scripted):
+    """The same search cannot find anything new, so a rewrite that repeats the query goes deeper: the
+    next top_k passages of its ranking. The rewrite budget and the repeated-answer check still end it."""
     agent, model = scripted({"text": [GOOD_ANSWER, "To set a cost budget use max_cost_usd [1]."],
                              "GradeHallucination": [YES], "GradeAnswer": [NO],
                              "RewrittenQuestion": [{"question": "How do I set a cost budget?"}]},
                             policy={"max_iterations": 5, "max_rewrites": 3})
     result = agent.ask(QUESTION)
     assert result.status == "unverified" and "loop detected" in result.stop_reason
-    assert model.count("text") == 1 and result.iterations == 1  # stopped early, not after 5 attempts
+    first, deeper = [e for e in result.trace if e["node"] == "retrieve"]
+    assert "after the first 4 of this query" in deeper["reason"]
+    assert {p["id"] for p in deeper["details"]["passages"]}.isdisjoint(p["id"] for p in first["details"]["passages"])
+    assert [e["decision"] for e in result.trace if e["node"] == "retry"][0] == "search deeper"
+    assert model.count("text") == 3  # the third answer repeats the second: a loop, not five attempts
+
+
+def test_a_deeper_search_that_finds_nothing_new_ends_the_run(scripted, tmp_path):
+    from vetted_rag.knowledge.store import SourceDocument, open_knowledge_base
+
+    agent, model = scripted({"text": [GOOD_ANSWER], "GradeHallucination": [YES], "GradeAnswer": [NO],
+                             "RewrittenQuestion": [{"question": QUESTION}]},
+                            policy={"max_iterations": 5, "max_rewrites": 3}, data_dir=str(tmp_path), seed_sample=False)
+    open_knowledge_base(agent.config).add_document(
+        SourceDocument("budget.md", "Budgets", "Set a cost budget with the max_cost_usd field of the run policy."))
+    result = agent.ask(QUESTION)
+    assert result.status == "unverified" and model.count("text") == 1
+    assert result.stop_reason == ("loop detected: the rewritten question repeats an earlier query, and no further "
+                                  "passage is relevant")
 
 
 def test_repeated_answer_is_detected_as_a_loop(scripted):

@@ -18,17 +18,25 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import chromadb
+import numpy as np
 from chromadb.config import Settings
 from langchain_text_splitters import Language, RecursiveCharacterTextSplitter
 
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.state import Passage
+from vetted_rag.grounding import content_words
 from vetted_rag.knowledge.embeddings import chroma_embedding_function
+from vetted_rag.knowledge.lexical import LexicalIndex
 from vetted_rag.tools.scraper import ScrapeError, parse_html
 
 TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".rst"}
 HTML_SUFFIXES = {".html", ".htm"}
 CHUNK_SIZE, CHUNK_OVERLAP = 700, 80
+# Hybrid search: each ranking (vector, BM25) offers this many candidates; fused by reciprocal rank with
+# the usual constant (Cormack et al. 2009); a chunk below the cosine threshold needs this many question words.
+CANDIDATES = 30
+RRF_K = 60
+LEXICAL_MIN_WORDS = 2
 
 
 @dataclass
@@ -125,20 +133,22 @@ class KnowledgeBase:
         self.config = config
         self.name = f"{config.collection}-{config.tenant}"
         self._client = chroma_client(str(config.data_path), config.chroma_url)
+        self._write_lock = threading.Lock()
+        self._lexical: LexicalIndex | None = None  # built at the first search, rebuilt when the fingerprint changes
         self._open_collection()
 
     def _open_collection(self) -> None:
         """(Re-)read the collection, with its metadata (the fingerprint)."""
+        self._embedding = chroma_embedding_function(self.config.embedding_model)
         self._collection = self._client.get_or_create_collection(
             self.name,
-            embedding_function=chroma_embedding_function(self.config.embedding_model),
+            embedding_function=self._embedding,
             configuration={"hnsw": {"space": "cosine"}},
         )
         self._collection_read_at = time.monotonic()
         self._splitter = RecursiveCharacterTextSplitter.from_language(
             Language.MARKDOWN, chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP
         )
-        self._write_lock = threading.Lock()
 
     # ---- reading --------------------------------------------------------------------------
 
@@ -153,19 +163,49 @@ class KnowledgeBase:
             self._open_collection()
         return (self._collection.metadata or {}).get("fingerprint", "empty")
 
+    def _lexical_index(self) -> LexicalIndex:
+        fingerprint = self.fingerprint
+        with self._write_lock:
+            if self._lexical is None or self._lexical.fingerprint != fingerprint:
+                chunks = self._collection.get(include=["documents"])
+                self._lexical = LexicalIndex(fingerprint, chunks["ids"], [t or "" for t in chunks["documents"]])
+            return self._lexical
+
     def search(self, query: str, k: int, threshold: float) -> list[Passage]:
-        if self.count() == 0:
+        """Hybrid search: the vector and BM25 rankings fused by reciprocal rank. A chunk is used when its
+        cosine reaches `threshold` or it contains at least two of the question's content words (its only
+        one, for a one-word question): a named term is evidence of relevance that MiniLM can miss."""
+        count = self.count()
+        if count == 0:
             return []
-        found = self._collection.query(query_texts=[query], n_results=min(k, self.count()),
-                                       include=["documents", "metadatas", "distances"])
-        passages: list[Passage] = []
-        for pid, text, meta, distance in zip(found["ids"][0], found["documents"][0],
-                                             found["metadatas"][0], found["distances"][0]):
-            score = 1.0 - float(distance)  # cosine space: distance = 1 - similarity
-            if score >= threshold:
-                passages.append(Passage(id=pid, source=str(meta["source"]), title=str(meta.get("title", "")),
-                                        chunk=int(meta.get("chunk", 0)), text=text or "", score=round(score, 4)))
-        return passages
+        pool = min(count, max(k, CANDIDATES))
+        vector = np.asarray(self._embedding([query])[0], dtype=np.float32)
+        found = self._collection.query(query_embeddings=[vector], n_results=pool, include=["distances"])
+        cosine = {pid: 1.0 - float(d) for pid, d in zip(found["ids"][0], found["distances"][0])}
+        lexical = {m.id: m for m in self._lexical_index().top(query, pool)}
+        unscored = [pid for pid in lexical if pid not in cosine]
+        if unscored:
+            got = self._collection.get(ids=unscored, include=["embeddings"])
+            for pid, emb in zip(got["ids"], got["embeddings"]):
+                emb = np.asarray(emb, dtype=np.float32)
+                cosine[pid] = float(vector @ emb / (np.linalg.norm(vector) * np.linalg.norm(emb) or 1.0))
+        needed = min(LEXICAL_MIN_WORDS, len(content_words(query)))
+        dense_rank = {pid: rank for rank, pid in enumerate(sorted(cosine, key=lambda pid: -cosine[pid]))}
+
+        def fused(pid: str) -> float:
+            match = lexical.get(pid)
+            return 1 / (RRF_K + dense_rank[pid]) + (1 / (RRF_K + match.rank) if match else 0.0)
+
+        used = sorted((pid for pid in cosine
+                       if cosine[pid] >= threshold or (pid in lexical and lexical[pid].matched >= needed)),
+                      key=fused, reverse=True)[:k]
+        if not used:
+            return []
+        got = self._collection.get(ids=used, include=["documents", "metadatas"])
+        chunks = {pid: (text, meta) for pid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])}
+        return [Passage(id=pid, source=str(chunks[pid][1]["source"]), title=str(chunks[pid][1].get("title", "")),
+                        chunk=int(chunks[pid][1].get("chunk", 0)), text=chunks[pid][0] or "",
+                        score=round(cosine[pid], 4)) for pid in used]
 
     # ---- writing --------------------------------------------------------------------------
 

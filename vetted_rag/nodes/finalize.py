@@ -32,7 +32,8 @@ def _why_unverified(state: State, config: Configuration) -> str:
     if state.get("stop_reason"):
         return state["stop_reason"]
     if not state.get("passages"):
-        return f"no passage in the knowledge base is relevant enough (cosine >= {config.relevance_threshold})"
+        return (f"no passage in the knowledge base is relevant enough (cosine >= {config.relevance_threshold}, "
+                "or two of the question's words)")
     return "the last attempt did not pass its checks"
 
 

@@ -3,8 +3,8 @@
 Not grounded, code that fails, or an answer no check can confirm (a bare "yes") -> regenerate
 with the reason as feedback. Grounded but not addressing the question -> rewrite the question
 and retrieve again (while rewrites remain), else regenerate. A rewrite that keeps no word of the
-question is discarded for a regeneration; one that repeats an earlier query stops the run: the
-same search cannot give a different result.
+question is discarded for a regeneration. One that repeats an earlier query cannot find anything
+new, so the search goes deeper instead: the same query's next `top_k` passages (retrieve.py).
 """
 
 from __future__ import annotations
@@ -57,9 +57,15 @@ async def retry(state: State, runtime: Runtime[Configuration]) -> dict:
                          "trace": note("regenerate", f"rewrite discarded: {query!r} shares no word with the question; "
                                                      f"{failed} check failed: {reason}")}
     earlier = state.get("queries", [])
-    if not query or near_duplicate(query, earlier, config.policy.loop_similarity):
-        why = ("loop detected: the rewritten question repeats an earlier query" if query
-               else f"the rewrite failed ({reply.error})")
-        return update | {"retry_action": "stop", "stop_reason": why, "trace": note("stop", why, query=query)}
+    if not query:
+        why = f"the rewrite failed ({reply.error})"
+        return update | {"retry_action": "stop", "stop_reason": why, "trace": note("stop", why)}
+    repeated = near_duplicate(query, earlier, config.policy.loop_similarity)
+    if repeated:
+        # Seen from the embedded model: it often cannot reword a short question. The rewrite budget bounds this.
+        return update | {"retry_action": "rewrite", "query": repeated, "queries": earlier + [repeated], "feedback": "",
+                         "trace": note("search deeper", f"the rewritten question repeats an earlier query; its next "
+                                                        f"passages are searched. Answer check failed: {reason}",
+                                       query=query)}
     return update | {"retry_action": "rewrite", "query": query, "queries": earlier + [query], "feedback": "",
                      "trace": note("rewrite", f"answer did not address the question: {reason}", query=query)}
