@@ -209,3 +209,16 @@ def test_a_question_verb_that_a_section_title_shares_only_by_its_stem_names_no_o
                  "title": "Serving over HTTP"}]
     assert check_relevance("Where are Prometheus metrics served?", "At `/metrics` [1]", passages).ok
     assert not check_relevance("Where are Prometheus metrics serving?", "At `/metrics` [1]", passages).ok
+
+
+def test_a_prose_answer_cited_from_another_documents_passage_answers_for_another_subject():
+    """"BSD licensed" cited from the HTTPX README for "What license does uvicorn use?" (seen once retrieval
+    became hybrid); the same words from uvicorn's own README answer, even where the chunk never says
+    "uvicorn": its file name does."""
+    passages = [{"text": "HTTPX is BSD licensed code.", "source": "docs/httpx.md", "title": "HTTPX"},
+                {"text": "An ASGI web server, for Python.", "source": "docs/uvicorn.md", "title": "uvicorn"}]
+    verdict = check_relevance("What license does uvicorn use?", "BSD licensed [1]", passages)
+    assert not verdict.ok and "another subject" in verdict.reason
+    own = [{"text": "The project is BSD licensed.", "source": "docs/uvicorn.md", "title": "Installation"},
+           passages[0]]
+    assert check_relevance("What license does uvicorn use?", "BSD licensed [1]", own).ok

@@ -27,7 +27,6 @@ from vetted_rag.grounding import (
     code_blocks,
     content_words,
     degeneration,
-    identifiers,
     is_abstention,
     passage_sentences,
     sentence_words,
@@ -250,20 +249,25 @@ def _written_as_code(text: str, passages: list[dict]) -> bool:
     return any(word.strip(".,;:!?()[]") in spans for word in text.split())
 
 
+def _names(passages: list[dict]) -> str:
+    """What names the documents of `passages`: their file names and titles."""
+    return " ".join(f"{Path(p.get('source', '')).stem} {p.get('title', '')}" for p in passages)
+
+
 def _asked_elsewhere(question: str, answer: str, passages: list[dict]) -> str:
-    """The question's words that name the subject of another retrieved document (its file name or
-    title, word for word: "served" does not name "Serving over HTTP") while the passages the answer
-    cites never say them ("" if none). Code is copied as the passages show it, so it answers for the
-    subject of its own document: "conda install -c conda-forge markdown-it-py" cited for "How do I
-    install attrs with conda?", with the attrs README retrieved beside it."""
+    """The question's words that name another retrieved document (its file name or title, word for word:
+    "served" does not name "Serving over HTTP") while the passages the answer cites, their file names and
+    titles never say them ("" if none): the answer is about that other document's subject. "BSD licensed"
+    cited from the HTTPX README for "What license does uvicorn use?", with the uvicorn README retrieved
+    beside it; "conda install -c conda-forge markdown-it-py" for "How do I install attrs with conda?"."""
     own = {n for n in cited_markers(answer) if 1 <= n <= len(passages)}
     if not own:
         return ""
-    cited = content_words(URL.sub(" ", "\n".join(passages[n - 1]["text"] for n in own)))
-    subjects = set(tokens(" ".join(f"{Path(p.get('source', '')).stem} {p.get('title', '')}"
-                                   for n, p in enumerate(passages, 1) if n not in own)))
+    cited = [passages[n - 1] for n in sorted(own)]
+    said = content_words(URL.sub(" ", "\n".join(p["text"] for p in cited)) + " " + _names(cited))
+    subjects = set(tokens(_names([p for n, p in enumerate(passages, 1) if n not in own])))
     asked = {t for t in tokens(question) if t not in FUNCTION_WORDS and t in subjects}
-    return ", ".join(sorted(t for t in asked if stem(t) not in cited))
+    return ", ".join(sorted(t for t in asked if stem(t) not in said))
 
 
 _MEASURE = re.compile(r"\bhow (\w+)", re.I)
@@ -331,10 +335,9 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
         if tie < MIN_EVIDENCE_TIE:
             return RelevanceVerdict(False, "no passage sentence states the answer together with what the question asks about"
                                     if tie < 0 else "the passage sentence behind the answer is not about the question")
-        code = code_blocks(claim) or any(re.search("[a-z]", bare, re.I) for _, bare in identifiers(claim))
-        elsewhere = _asked_elsewhere(question, answer, passages) if code else ""
+        elsewhere = _asked_elsewhere(question, answer, passages)
         if elsewhere:
-            return RelevanceVerdict(False, f"the code comes from a passage that never says {elsewhere}, which names "
+            return RelevanceVerdict(False, f"the answer comes from a passage that never says {elsewhere}, which names "
                                            "another retrieved document: it answers for another subject")
     return RelevanceVerdict(True, f"answers the question ({kind or 'open'} question; adds "
                                   f"{', '.join(sorted(added)[:4])})")
