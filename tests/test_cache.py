@@ -59,13 +59,42 @@ def test_a_rewording_in_other_words_than_the_answer_is_served(scripted, backend)
 
 def test_hard_negative_rejected_by_verification(scripted, backend):
     agent, model = scripted({"text": [GOOD_ANSWER, "Set max_total_tokens to set a token budget [1]."],
-                             "GradeHallucination": [YES], "GradeAnswer": [YES, NO, YES]},
+                             "GradeHallucination": [YES], "GradeAnswer": [YES, NO, YES], "SameQuestion": [NO]},
                             cache_enabled=True, **backend, cache_similarity_threshold=0.5)
     agent.ask(Q)
     other = agent.ask("How do I set a token budget?")
     rejected = next(e for e in other.trace if e["node"] == "cache_lookup")
     assert rejected["decision"] == "rejected" and not other.cache["hit"]
     assert model.count("text") == 2
+
+
+def test_a_broad_rewording_is_judged_by_the_llm_grader_under_combined_grading(scripted, backend):
+    """"What setting caps the spending of one run?" shares no wording the rule can match with "How do I set
+    a cost budget?"; under grading 'combined' the grader judges, and a 'no' keeps the hit out."""
+    for verdict, served in ((YES, True), (NO, False)):
+        agent, model = scripted({**SCRIPT, "SameQuestion": [verdict]}, cache_enabled=True, **backend,
+                                cache_similarity_threshold=0.3)
+        agent.ask(Q)
+        hit = agent.ask("What setting caps the spending of one run?")
+        assert model.count("SameQuestion") == 1 and hit.cache["hit"] is served, hit.cache
+        assert "grader: fine" in hit.cache["equivalence"] or "grader: not supported" in hit.cache["equivalence"]
+
+
+def test_a_conflict_never_reaches_the_llm_grader(scripted, backend):
+    agent, model = scripted({**SCRIPT, "SameQuestion": [YES]}, cache_enabled=True, **backend,
+                            cache_similarity_threshold=0.3)
+    agent.ask(Q)
+    other = agent.ask("How do I remove a cost budget?")
+    assert not other.cache["hit"] and model.count("SameQuestion") == 0
+    assert "opposite" in other.cache["equivalence"], other.cache
+
+
+def test_the_packaged_models_grading_never_asks_a_judge(scripted, backend):
+    agent, model = scripted({**SCRIPT, "SameQuestion": [YES]}, cache_enabled=True, **backend,
+                            cache_similarity_threshold=0.3, grading="deterministic")
+    agent.ask(Q)
+    hit = agent.ask("What setting caps the spending of one run?")
+    assert not hit.cache["hit"] and model.count("SameQuestion") == 0
 
 
 def test_unverified_answers_are_not_stored(scripted, backend):

@@ -113,6 +113,9 @@ def _specifics(question: str) -> set[str]:
 class Equivalence:
     same: bool
     reason: str
+    # A difference no wording can undo (negation, another name or number, an opposite, swapped roles). When
+    # False, they only differ in words the rule cannot match: an LLM judge may decide (nodes/cache_lookup.py).
+    conflict: bool = False
 
 
 def same_question(asked: str, cached: str, cached_answer: str = "", passages: list[dict] | None = None) -> Equivalence:
@@ -125,11 +128,11 @@ def same_question(asked: str, cached: str, cached_answer: str = "", passages: li
     asked, cached = _unphrased(asked), _unphrased(cached)
     a_tokens, c_tokens = set(tokens(asked)), set(tokens(cached))
     if (a_tokens & NEGATIONS) != (c_tokens & NEGATIONS):
-        return Equivalence(False, "one question is negated")
+        return Equivalence(False, "one question is negated", conflict=True)
     named_a, named_c, named_answer = _specifics(asked), _specifics(cached), _specifics(cached_answer)
     if not named_a <= named_c | named_answer or not named_c <= named_a | named_answer:
         differ = sorted(named_a ^ named_c)
-        return Equivalence(False, f"they name different things: {', '.join(differ[:4])}")
+        return Equivalence(False, f"they name different things: {', '.join(differ[:4])}", conflict=True)
     a, c = _content(asked), _content(cached)
     only_a, only_c = set(a) - set(c), set(c) - set(a)
     differ = only_a | only_c
@@ -144,9 +147,9 @@ def same_question(asked: str, cached: str, cached_answer: str = "", passages: li
     flipped = sorted(paired | ((opposite_a | opposite_c) - ALONE_HARMLESS)) + \
         (sorted(differ & DIRECTIONAL) if all(directions) else [])
     if flipped:
-        return Equivalence(False, f"opposite or different action: {', '.join(flipped)}")
+        return Equivalence(False, f"opposite or different action: {', '.join(flipped)}", conflict=True)
     if set(a) == set(c) and ((set(a) & DIRECTIONAL and a != c) or _swapped(a, c)):
-        return Equivalence(False, "the same words in another order: the roles are swapped")
+        return Equivalence(False, "the same words in another order: the roles are swapped", conflict=True)
     differ -= DIRECTIONAL | FUNCTION_WORDS | ALONE_HARMLESS  # judged above
     if not differ:
         return Equivalence(True, "the questions differ only in wording")

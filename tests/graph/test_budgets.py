@@ -68,7 +68,7 @@ def test_an_identical_rewrite_searches_the_same_querys_next_passages(scripted):
     first, deeper = [e for e in result.trace if e["node"] == "retrieve"]
     assert "after the first 4 of this query" in deeper["reason"]
     assert {p["id"] for p in deeper["details"]["passages"]}.isdisjoint(p["id"] for p in first["details"]["passages"])
-    assert [e["decision"] for e in result.trace if e["node"] == "retry"][0] == "search deeper"
+    assert next(e["decision"] for e in result.trace if e["node"] == "retry") == "search deeper"
     assert model.count("text") == 3  # the third answer repeats the second: a loop, not five attempts
 
 

@@ -2,8 +2,10 @@
 
 A semantic hit is served only when the questions are the same question (equivalence.py: no
 negation, antonym, swapped roles or different name/number between them), since hard
-negatives ("list to string" vs "string to list") score above any useful threshold; then the
-answer check (and, configurable, the LLM grader) confirms the answer answers the new question.
+negatives ("list to string" vs "string to list") score above any useful threshold. Where the
+rule finds no conflict but cannot match the words (a broad rewording), grading 'combined' lets
+the LLM grader judge. Then the answer check (and, under 'combined', the LLM grader) confirms the
+answer answers the new question.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from vetted_rag.cache.base import CacheHit
 from vetted_rag.equivalence import same_question
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.state import State
-from vetted_rag.nodes import asked, configuration, note
+from vetted_rag.nodes import asked, configuration, llm_verdict, note
 from vetted_rag.nodes.grade_answer import relevance_verdict
+from vetted_rag.nodes.schemas import SameQuestion
 from vetted_rag.observability import CACHE_LOOKUPS, CACHE_SAVED_COST, CACHE_SAVED_TOKENS
+from vetted_rag.prompts import same_question_messages
 
 
 def _look_up(config: Configuration, question: str) -> tuple[CacheHit | None, str]:
@@ -43,7 +47,13 @@ async def cache_lookup(state: State, runtime: Runtime[Configuration]) -> dict:
         # A hit is an answer released without grading: serve it only for the same question.
         same = same_question(asked(state), hit.question, hit.answer, hit.passages)
         info |= {"same_question": same.same, "equivalence": same.reason}
-        if not same.same:
+        if not same.same and not same.conflict and config.grading_rule == "combined":
+            # Words the rule cannot match ("cap the spending" for "set a cost budget"): a grader measured to add
+            # to the checks may judge them. The packaged models are not (bench/RESULTS.md), and never decide.
+            score, why, update["usage"] = await llm_verdict(config, same_question_messages(asked(state), hit.question),
+                                                            SameQuestion, state)
+            info |= {"same_question": score == "yes", "equivalence": f"{same.reason}; {why}"}
+        if not info["same_question"]:
             CACHE_LOOKUPS.labels(result="rejected").inc()
             return {"cache": info | {"hit": False},
                     "trace": note("rejected", f"semantic hit for another question: {same.reason}", **info)}

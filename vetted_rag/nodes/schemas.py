@@ -23,6 +23,13 @@ class GradeAnswer(BaseModel):
     reason: str = Field(max_length=REASON_CHARS, description="One short sentence explaining the verdict")
 
 
+class SameQuestion(BaseModel):
+    """Whether two questions ask for exactly the same information (a semantic cache hit)."""
+
+    binary_score: Literal["yes", "no"] = Field(description="'yes' if one answer serves both questions")
+    reason: str = Field(max_length=REASON_CHARS, description="One short sentence explaining the verdict")
+
+
 class RereadChoice(BaseModel):
     """The option that answers the question, read again from the passages."""
 

@@ -64,6 +64,14 @@ GRADE_ANSWER_SYSTEM = (
 
 GRADE_ANSWER_USER = "Question: {question}\n\nAnswer: {answer}\n\nDoes the answer address the question?"
 
+SAME_QUESTION_SYSTEM = (
+    "You decide whether two questions about the same documentation ask for exactly the same information, "
+    "so that one answer serves both. Reply 'no' if they differ in direction, polarity, scope, subject, "
+    "or anything that could change the answer. Give a one-sentence reason."
+)
+
+SAME_QUESTION_USER = "Question 1: {asked}\nQuestion 2: {cached}\n\nDo they ask for exactly the same information?"
+
 REWRITE_SYSTEM = (
     "You rewrite a question so that a search over documentation finds better passages. "
     "Keep its meaning, use specific keywords, and return only the rewritten question."
@@ -73,7 +81,8 @@ REWRITE_SYSTEM = (
 REWRITE_USER = "Why the last answer failed: {reason}\nQuestion: {question}\nRewritten question:"
 
 # Texts an answer must never quote (system prompt leakage, OWASP LLM07).
-PROTECTED = [GENERATE_SYSTEM, GRADE_HALLUCINATION_SYSTEM, GRADE_ANSWER_SYSTEM, REWRITE_SYSTEM, CONTEXTUALIZE_SYSTEM]
+PROTECTED = [GENERATE_SYSTEM, GRADE_HALLUCINATION_SYSTEM, GRADE_ANSWER_SYSTEM, SAME_QUESTION_SYSTEM, REWRITE_SYSTEM,
+             CONTEXTUALIZE_SYSTEM]
 
 
 def format_passages(passages: list[dict]) -> str:
@@ -111,6 +120,10 @@ def answer_messages(question: str, answer: str) -> list[BaseMessage]:
 def contextualize_messages(question: str, history: list[dict[str, str]]) -> list[BaseMessage]:
     turns = "\n".join(f"User: {t['question']}\nAssistant: {t['answer']}" for t in history[-3:])
     return [SystemMessage(CONTEXTUALIZE_SYSTEM), HumanMessage(CONTEXTUALIZE_USER.format(turns=turns, question=question))]
+
+
+def same_question_messages(asked: str, cached: str) -> list[BaseMessage]:
+    return [SystemMessage(SAME_QUESTION_SYSTEM), HumanMessage(SAME_QUESTION_USER.format(asked=asked, cached=cached))]
 
 
 def rewrite_messages(question: str, reason: str) -> list[BaseMessage]:
