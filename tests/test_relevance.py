@@ -222,3 +222,13 @@ def test_a_prose_answer_cited_from_another_documents_passage_answers_for_another
     own = [{"text": "The project is BSD licensed.", "source": "docs/uvicorn.md", "title": "Installation"},
            passages[0]]
     assert check_relevance("What license does uvicorn use?", "BSD licensed [1]", own).ok
+
+
+def test_a_section_title_of_another_document_names_no_subject():
+    """"example" of "Which port does the Redis docker example use?" is the title of a section of another
+    README ("sse-starlette › Example"), not that README's subject (seen once the rule held for every answer)."""
+    passages = [{"text": "docker run -p 6379:6379 -it redis/redis-stack:latest", "source": "docs/redis.md",
+                 "title": "redis-py › Installation"},
+                {"text": "An example app.", "source": "docs/sse-starlette.md", "title": "sse-starlette › Example"}]
+    assert check_relevance("Which port does the Redis docker example use?", "6379 [1]", passages).ok
+    assert not check_relevance("Which port does sse-starlette use?", "6379 [1]", passages).ok

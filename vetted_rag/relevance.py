@@ -249,9 +249,11 @@ def _written_as_code(text: str, passages: list[dict]) -> bool:
     return any(word.strip(".,;:!?()[]") in spans for word in text.split())
 
 
-def _names(passages: list[dict]) -> str:
-    """What names the documents of `passages`: their file names and titles."""
-    return " ".join(f"{Path(p.get('source', '')).stem} {p.get('title', '')}" for p in passages)
+def _names(passages: list[dict], sections: bool = True) -> str:
+    """What names the documents of `passages`: their file names and titles, with or without the section
+    part of a title ("Redis › Example")."""
+    titles = (p.get("title", "") if sections else p.get("title", "").split(" › ")[0] for p in passages)
+    return " ".join(f"{Path(p.get('source', '')).stem} {title}" for p, title in zip(passages, titles))
 
 
 def _asked_elsewhere(question: str, answer: str, passages: list[dict]) -> str:
@@ -265,7 +267,9 @@ def _asked_elsewhere(question: str, answer: str, passages: list[dict]) -> str:
         return ""
     cited = [passages[n - 1] for n in sorted(own)]
     said = content_words(URL.sub(" ", "\n".join(p["text"] for p in cited)) + " " + _names(cited))
-    subjects = set(tokens(_names([p for n, p in enumerate(passages, 1) if n not in own])))
+    # A section title names no subject: "example" of "Which port does the Redis docker example use?" is not
+    # the "sse-starlette › Example" section's.
+    subjects = set(tokens(_names([p for n, p in enumerate(passages, 1) if n not in own], sections=False)))
     asked = {t for t in tokens(question) if t not in FUNCTION_WORDS and t in subjects}
     return ", ".join(sorted(t for t in asked if stem(t) not in said))
 
