@@ -62,11 +62,11 @@ def test_an_identical_rewrite_searches_the_same_querys_next_passages(scripted):
     agent, model = scripted({"text": [GOOD_ANSWER, "To set a cost budget use max_cost_usd [1]."],
                              "GradeHallucination": [YES], "GradeAnswer": [NO],
                              "RewrittenQuestion": [{"question": "How do I set a cost budget?"}]},
-                            policy={"max_iterations": 5, "max_rewrites": 3})
+                            policy={"max_iterations": 5, "max_rewrites": 3}, top_k=2)
     result = agent.ask(QUESTION)
     assert result.status == "unverified" and "loop detected" in result.stop_reason
     first, deeper = [e for e in result.trace if e["node"] == "retrieve"]
-    assert "after the first 4 of this query" in deeper["reason"]
+    assert "after the first 2 of this query" in deeper["reason"]
     assert {p["id"] for p in deeper["details"]["passages"]}.isdisjoint(p["id"] for p in first["details"]["passages"])
     assert next(e["decision"] for e in result.trace if e["node"] == "retry") == "search deeper"
     assert model.count("text") == 3  # the third answer repeats the second: a loop, not five attempts

@@ -172,9 +172,11 @@ class KnowledgeBase:
             return self._lexical
 
     def search(self, query: str, k: int, threshold: float) -> list[Passage]:
-        """Hybrid search: the vector and BM25 rankings fused by reciprocal rank. A chunk is used when its
-        cosine reaches `threshold` or it contains at least two of the question's content words (its only
-        one, for a one-word question): a named term is evidence of relevance that MiniLM can miss."""
+        """Hybrid search: the vector and BM25 rankings fused by reciprocal rank choose which chunks; how many
+        (up to `k`) is the number whose cosine reaches `threshold` — or, when none does, the number that
+        contain at least two of the question's content words (its only one, for a one-word question): a
+        named term is evidence of relevance that MiniLM can miss. Measured: admitting lexical chunks beside
+        passing ones grew the newcomer's prompts by a fifth and their p50 by 1.6 s (bench/RESULTS.md)."""
         count = self.count()
         if count == 0:
             return []
@@ -196,9 +198,10 @@ class KnowledgeBase:
             match = lexical.get(pid)
             return 1 / (RRF_K + dense_rank[pid]) + (1 / (RRF_K + match.rank) if match else 0.0)
 
-        used = sorted((pid for pid in cosine
-                       if cosine[pid] >= threshold or (pid in lexical and lexical[pid].matched >= needed)),
-                      key=fused, reverse=True)[:k]
+        admitted = [pid for pid in cosine
+                    if cosine[pid] >= threshold or (pid in lexical and lexical[pid].matched >= needed)]
+        passing = sum(score >= threshold for score in cosine.values())
+        used = sorted(admitted, key=fused, reverse=True)[:min(k, passing or len(admitted))]
         if not used:
             return []
         got = self._collection.get(ids=used, include=["documents", "metadatas"])
