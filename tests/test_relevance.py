@@ -232,3 +232,16 @@ def test_a_section_title_of_another_document_names_no_subject():
                 {"text": "An example app.", "source": "docs/sse-starlette.md", "title": "sse-starlette › Example"}]
     assert check_relevance("Which port does the Redis docker example use?", "6379 [1]", passages).ok
     assert not check_relevance("Which port does sse-starlette use?", "6379 [1]", passages).ok
+
+
+def test_a_sentence_answer_to_which_noun_names_that_noun():
+    """"Which GPU does vetted-rag need?" answered with a copied paragraph about the CPU model (seen in the
+    real-model test once retrieval became hybrid): it never names a GPU, nor does the sentence it comes from."""
+    passages = [{"text": "The chat model is set with `VETTED_RAG_CHAT_MODEL`. The default chat model is `embedded`: a GGUF "
+                         "file that runs on the CPU with llama.cpp. It needs no API key and no network.",
+                 "source": "docs/models.md", "title": "Models"}]
+    copied = ("The chat model is set with `VETTED_RAG_CHAT_MODEL` [1]. The default chat model is `embedded`: a GGUF file "
+              "that runs on the CPU with llama.cpp [1]. It needs no API key and no network [1].")
+    verdict = check_relevance("Which GPU does vetted-rag need?", copied, passages)
+    assert not verdict.ok and "which GPU" in verdict.reason
+    assert check_relevance("Which chat model is used by default?", "The default chat model is `embedded` [1].", passages).ok

@@ -85,6 +85,10 @@ _ANSWERS_YES_NO = re.compile(r"^\s*(yes|no)\b", re.I)
 # stand between commas right after the question's opening noun.
 _CHOICE_INSIDE = re.compile(r"^\W*(?:which|what|of the two)\b[^,?]{0,40},\s*(?:the\s+)?([^,?]+?)\s+or\s+(?:the\s+)?"
                             r"([^,?]+?)\s*,", re.I)
+# "Which <noun> does/is/can ...?": the noun says what kind of thing answers. Only a one-word noun before the
+# verb: in "Which US naval facility ..." or "Which long-time mistress ..." the first word is no noun.
+_WHICH_NOUN = re.compile(r"^\W*which\s+([A-Za-z][\w-]*)\s+(?:is|are|was|were|do|does|did|can|could|has|have|had|"
+                         r"will|would|should|must|may)\b", re.IGNORECASE)
 _CHOICE = re.compile(r"[,:]?\s*(?:the\s+)?([^,?]+?)\s+or\s+(?:the\s+)?([^,?]+?)\s*\??\s*$", re.I)
 
 
@@ -335,6 +339,13 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
             return RelevanceVerdict(False, f"the answer does not address the question's focus "
                                            f"({len(said & asked)} of {len(asked)} question words: "
                                            f"{', '.join(sorted(asked - said)[:5])} missing)")
+    noun = _WHICH_NOUN.match(question)
+    if noun and passages is not None and not is_phrase(claim):
+        # "Which GPU does vetted-rag need?" answered with a copied paragraph about the CPU model: a sentence
+        # answer to "which <noun>" names that noun, or comes from a passage sentence that does.
+        kind_of = stem(noun.group(1).lower())
+        if kind_of not in said and not any(kind_of in words for _, words in stating_sentences(question, claim, passages)):
+            return RelevanceVerdict(False, f"the question asks which {noun.group(1)}; the answer never names one")
     if tie is not None:
         if tie < MIN_EVIDENCE_TIE:
             return RelevanceVerdict(False, "no passage sentence states the answer together with what the question asks about"
