@@ -344,7 +344,8 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
         # "Which GPU does vetted-rag need?" answered with a copied paragraph about the CPU model: a sentence
         # answer to "which <noun>" names that noun, or comes from a passage sentence that does.
         kind_of = stem(noun.group(1).lower())
-        if kind_of not in said and not any(kind_of in words for _, words in stating_sentences(question, claim, passages)):
+        stating = stating_sentences(question, claim, passages)
+        if kind_of not in said and not any(kind_of in words for _, words in stating):
             return RelevanceVerdict(False, f"the question asks which {noun.group(1)}; the answer never names one")
     if tie is not None:
         if tie < MIN_EVIDENCE_TIE:
