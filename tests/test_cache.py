@@ -77,6 +77,9 @@ def test_a_broad_rewording_is_judged_by_the_llm_grader_under_combined_grading(sc
         agent.ask(Q)
         hit = agent.ask("What setting caps the spending of one run?")
         assert model.count("SameQuestion") == 1 and hit.cache["hit"] is served, hit.cache
+        # The judge's call is counted, served or not; a served hit's verification is counted beside it.
+        lookup = next(e for e in hit.trace if e["node"] == "cache_lookup")
+        assert lookup["usage"].get("calls") == (2 if served else 1), lookup["usage"]
         assert "grader: fine" in hit.cache["equivalence"] or "grader: not supported" in hit.cache["equivalence"]
 
 

@@ -34,9 +34,10 @@ class LexicalIndex:
     def __init__(self, fingerprint: str, ids: list[str], texts: list[str]) -> None:
         self.fingerprint = fingerprint
         self._ids = ids
-        self._terms = [set(terms) for terms in map(index_terms, texts)]
+        terms = [index_terms(text) for text in texts]
+        self._terms = [set(t) for t in terms]
         # BM25Okapi divides by the corpus size: an empty collection has no index at all.
-        self._bm25 = BM25Okapi([index_terms(t) or [""] for t in texts]) if texts else None
+        self._bm25 = BM25Okapi([t or [""] for t in terms]) if texts else None
 
     def top(self, query: str, n: int) -> list[LexicalMatch]:
         """The `n` best chunks that contain at least one content word of `query`, best first."""

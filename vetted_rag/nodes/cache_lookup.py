@@ -18,7 +18,7 @@ from vetted_rag.cache import open_cache
 from vetted_rag.cache.base import CacheHit
 from vetted_rag.equivalence import same_question
 from vetted_rag.graph.configuration import Configuration
-from vetted_rag.graph.state import State
+from vetted_rag.graph.state import State, add_usage
 from vetted_rag.nodes import asked, configuration, llm_verdict, note
 from vetted_rag.nodes.grade_answer import relevance_verdict
 from vetted_rag.nodes.schemas import SameQuestion
@@ -55,13 +55,13 @@ async def cache_lookup(state: State, runtime: Runtime[Configuration]) -> dict:
             info |= {"same_question": score == "yes", "equivalence": f"{same.reason}; {why}"}
         if not info["same_question"]:
             CACHE_LOOKUPS.labels(result="rejected").inc()
-            return {"cache": info | {"hit": False},
+            return update | {"cache": info | {"hit": False},
                     "trace": note("rejected", f"semantic hit for another question: {same.reason}", **info)}
     if hit.kind == "semantic" and config.cache_verify_hits:
         # The kind of answer the new wording asks for (a number, a yes/no…), and the LLM grader under 'combined';
         # the tie of its words to the answer was checked for the cached question, which asks the same thing.
-        score, why, update["usage"] = await relevance_verdict(config, asked(state), hit.answer, hit.passages, state,
-                                                              focus=False)
+        score, why, spent = await relevance_verdict(config, asked(state), hit.answer, hit.passages, state, focus=False)
+        update["usage"] = add_usage(update.get("usage"), spent)  # after the judge's, if it was asked
         info |= {"verified": score == "yes", "verification": why}
         if not info["verified"]:
             CACHE_LOOKUPS.labels(result="rejected").inc()
@@ -72,6 +72,6 @@ async def cache_lookup(state: State, runtime: Runtime[Configuration]) -> dict:
     CACHE_SAVED_COST.inc(hit.cost_usd)
     return update | {
         "status": "answered", "generation": hit.answer, "passages": hit.passages, "grades": hit.grades,
-        "usage": {"cost_saved_usd": hit.cost_usd, "tokens_saved": hit.tokens},
+        "usage": add_usage(update.get("usage"), {"cost_saved_usd": hit.cost_usd, "tokens_saved": hit.tokens}),
         "cache": info, "trace": note("hit", f"{hit.kind} match, similarity {hit.similarity:.3f}", **info),
     }
