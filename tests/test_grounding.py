@@ -159,3 +159,20 @@ def test_a_hard_wrapped_sentence_is_one_sentence_and_code_keeps_its_lines():
         "It is the recommended replacement for Python's original [`platform.linux_distribution`](https://x.org) "
         "function (removed in Python 3.8).", "", "- first item", "- second item", "```python", "import distro",
         "print(distro.id())", "```", "$ pip install distro", "    indented code", "    more code"]
+
+
+def test_a_documents_lede_is_said_of_the_document():
+    """uvicorn's README opens with its logo and the tagline "An ASGI web server, for Python.", which never
+    says "uvicorn": "Uvicorn is an ASGI web server, for Python" was refused as a claim assembled from
+    unrelated lines. The first prose line of a document's first chunk is read as said of the document;
+    any later line, or a chunk further in, is not."""
+    from vetted_rag.grounding import with_subject
+
+    tagline = ('<p align="center">\n  <img src="https://example.org/uvicorn.png" alt="uvicorn">\n</p>\n\n'
+               '<p align="center">\n<em>An ASGI web server, for Python.</em>\n</p>\n\nIt uses httptools, a fast HTTP parser.')
+    passage = {"text": tagline, "title": "uvicorn", "chunk": 0}
+    claim = "Uvicorn is an ASGI web server, for Python [1]."
+    assert "uvicorn: <em>An ASGI" in with_subject(passage)
+    assert check_support(claim, [passage], question="What is Uvicorn?").ok
+    assert not check_support(claim, [passage | {"chunk": 3}], question="What is Uvicorn?").ok
+    assert not check_support("Uvicorn is a fast HTTP parser [1].", [passage], question="What is Uvicorn?").ok

@@ -53,6 +53,16 @@ def test_chunk_titles_come_from_real_headings_not_code_comments(tmp_path):
     assert titles and all("javascript" not in t for t in titles) and "Chroma › API" in titles
 
 
+def test_a_document_without_a_top_level_heading_is_named_by_its_file(tmp_path):
+    """uvicorn's README opens with its logo and tagline and has no "# " heading; its first heading is
+    "## Quickstart", which named the whole document (and its tagline's chunk) before."""
+    from vetted_rag.knowledge.store import read_document
+
+    readme = tmp_path / "uvicorn.md"
+    readme.write_text('<p align="center">\n<em>An ASGI web server, for Python.</em>\n</p>\n\n## Quickstart\n\nInstall it.\n')
+    assert read_document(readme).title == "uvicorn"
+
+
 def test_int8_arithmetic_minilm_is_built_once_and_agrees_with_the_packaged_model(tmp_path, monkeypatch):
     """'minilm-q8' (the cache's question embedder) is the packaged file quantized by onnxruntime: built
     once into the user cache, and close enough to 'minilm' that the cache's measured threshold holds."""

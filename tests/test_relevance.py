@@ -245,3 +245,27 @@ def test_a_sentence_answer_to_which_noun_names_that_noun():
     verdict = check_relevance("Which GPU does vetted-rag need?", copied, passages)
     assert not verdict.ok and "which GPU" in verdict.reason
     assert check_relevance("Which chat model is used by default?", "The default chat model is `embedded` [1].", passages).ok
+
+
+def test_an_answer_to_what_is_a_name_says_what_it_is():
+    """"What is pathspec?" answered "pathspec is available from the GitHub repo …", and "What is mmh3?" answered
+    "MurmurHash (MurmurHash3)" (the hash mmh3 is an extension for): both released as `answered` over the
+    packages' READMEs. A definition says what the subject is; an acronym's expansion does too."""
+    readme = [{"text": "pathspec is a utility library for pattern matching of file paths. pathspec is available "
+                       "from the GitHub repo `cpburnz/python-pathspec`. mmh3 is a Python extension for MurmurHash "
+                       "(MurmurHash3), a set of fast hash functions. SOKOM (Special Operations Command) leads them.",
+               "source": "docs/pathspec.md", "title": "pathspec"}]
+    available = check_relevance("What is pathspec?", "pathspec is available from the GitHub repo "
+                                "`cpburnz/python-pathspec` [1].", readme)
+    assert not available.ok and "what pathspec is" in available.reason
+    other_name = check_relevance("What is mmh3?", "MurmurHash (MurmurHash3) [1]", readme)
+    assert not other_name.ok and "another name" in other_name.reason
+    another = check_relevance("What is mmh3?", "MurmurHash is a set of fast hash functions [1].", readme)
+    assert not another.ok and "what MurmurHash is" in another.reason
+    assert check_relevance("What is pathspec?", "PathSpec is a utility library for pattern matching [1].", readme).ok
+    assert check_relevance("What is pathspec?", "pathspec is a utility library for pattern matching of file paths [1].",
+                           readme).ok
+    assert check_relevance("What is mmh3?", "A Python extension for MurmurHash [1]", readme).ok
+    assert check_relevance("What is SOKOM?", "Special Operations Command [1]", readme).ok
+    # A question about a value, not a name, is no definition question.
+    assert check_relevance("What is the hash of mmh3?", "MurmurHash (MurmurHash3) [1]", readme).ok

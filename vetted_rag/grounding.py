@@ -133,8 +133,31 @@ def sentences(answer: str) -> list[str]:
 
 
 def passage_text(passage: dict) -> str:
-    """What a passage can support: its text and its title."""
-    return passage["text"] + "\n" + passage.get("title", "")
+    """What a passage can support: its text (with its lede's subject) and its title."""
+    return with_subject(passage) + "\n" + passage.get("title", "")
+
+
+# Markup that says nothing on a line of its own: HTML tags, images and badges.
+_MARKUP = re.compile(r"<[^>]*>|\[?!\[[^\]]*\](?:\([^)]*\)|\[[^\]]*\])(?:\]\([^)]*\)|\]\[[^\]]*\])?")
+
+
+def with_subject(passage: dict) -> str:
+    """The passage's text, its document's first prose line (the lede) read as said of the document: a README's
+    tagline names no subject ("An ASGI web server, for Python." under uvicorn's logo), a Wikipedia-style lede
+    does. So a claim about the document ("Uvicorn is an ASGI web server") is stated together in that line."""
+    text, subject = passage["text"], passage.get("title", "").split(" › ")[0].strip()
+    if passage.get("chunk", 0) != 0 or not subject:
+        return text
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        bare = _MARKUP.sub(" ", line).strip()
+        if bare.startswith(("#", "```", "~~~", "===", "---")):
+            offset += len(line)
+            continue
+        if len(re.findall(r"[A-Za-z]{2,}", bare)) >= 3:
+            return f"{text[:offset]}{subject}: {text[offset:]}"
+        offset += len(line)
+    return text
 
 
 _PASSAGE_SENTENCE = re.compile(r"(?<=[.!?])" + _NOT_A_TITLE + r"\s+(?=[A-Z0-9\"'(])|\n")

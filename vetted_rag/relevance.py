@@ -33,6 +33,7 @@ from vetted_rag.grounding import (
     sentences,
     stem,
     tokens,
+    with_subject,
 )
 
 # A sentence-length answer restates at least this share of the question's content words
@@ -90,6 +91,13 @@ _CHOICE_INSIDE = re.compile(r"^\W*(?:which|what|of the two)\b[^,?]{0,40},\s*(?:t
 _WHICH_NOUN = re.compile(r"^\W*which\s+([A-Za-z][\w-]*)\s+(?:is|are|was|were|do|does|did|can|could|has|have|had|"
                          r"will|would|should|must|may)\b", re.IGNORECASE)
 _CHOICE = re.compile(r"[,:]?\s*(?:the\s+)?([^,?]+?)\s+or\s+(?:the\s+)?([^,?]+?)\s*\??\s*$", re.I)
+# "What is uvicorn?" / "What is LangGraph Studio?": the question asks what a named thing is (one or two words,
+# no article: "What is the default port?" asks for a value).
+_DEFINITION = re.compile(r"^\W*what\s+is\s+(?!(?:the|a|an|it|this|that|there)\b)([\w.-]+(?:\s+[\w.-]+)?)\s*\?*\s*$",
+                         re.IGNORECASE)
+# What may follow "<subject> is" in an answer that says what the subject is: "uvicorn is an ASGI web server",
+# "xxhash is NOT a cryptographic hash function"; not "pathspec is available from the GitHub repo".
+_DEFINING = frozenset("a an the one not also another".split())
 
 
 def expected_type(question: str) -> str | None:
@@ -117,6 +125,35 @@ def expected_type(question: str) -> str | None:
                 if word in nouns or word.rstrip("s") in nouns:
                     return kind
     return None
+
+
+def undefined(question: str, claim: str) -> str:
+    """Why `claim` does not say what the subject of a "What is <name>?" question is ("" when it does, or
+    when the question is of another kind). Seen from the embedded model over package READMEs: "pathspec is
+    available from the GitHub repo" and "MurmurHash (MurmurHash3)" (what mmh3 is an extension for)."""
+    asked = _DEFINITION.match(" ".join(question.split()))
+    if not asked:
+        return ""
+    subject = asked.group(1)
+    plain = re.sub(r"[*_`]", "", claim)
+    said_is = [m.group(1).lower() for m in re.finditer(rf"(?<![\w-]){re.escape(subject)}\s+is\s+([\w-]+)", plain, re.I)]
+    if said_is and not _DEFINING.intersection(said_is):
+        return f"the question asks what {subject} is; \"{subject} is {said_is[0]} …\" does not say"
+    # "MurmurHash is a set of fast hash functions" for "What is mmh3?": what another name is.
+    other = re.match(r"\W*(?!(?:It|Its|This|That|These|Those|They|The|A|An)\b)((?:[A-Z][\w.-]*\s+){1,4})(?:is|are)\b", plain)
+    if other and not said_is and not _same_name(other.group(1), subject):
+        return f"the question asks what {subject} is; the answer says what {other.group(1).strip()} is"
+    # An acronym's expansion is a fine answer ("What is SOKOM?" -> "Special Operations Command").
+    name = re.sub(r"\s*\([^)]*\)", "", plain).strip(" .")
+    if not said_is and not subject.isupper() and subject.lower() not in plain.lower() and _NAME.fullmatch(name):
+        return f"the question asks what {subject} is; another name ({name!r}) does not say"
+    return ""
+
+
+def _same_name(one: str, other: str) -> bool:
+    """"Python UUID Utils" and "uuid-utils", "PathSpec" and "pathspec": one contains the other, spelled alike."""
+    a, b = (re.sub(r"[\W_]", "", x).lower() for x in (one, other))
+    return bool(a and b) and (a in b or b in a)
 
 
 def choice_options(question: str) -> list[str]:
@@ -185,7 +222,7 @@ def stating_sentences(question: str, claim: str, passages: list[dict]) -> list[t
     stated where its spans are, whatever words frame them; a line of a code block where the passages
     show that line."""
     asked = content_words(_compounds(question))
-    texts = [p["text"] for p in passages]
+    texts = [with_subject(p) for p in passages]
     units = list(zip(passage_sentences(texts), sentence_words(texts)))
     stating: dict[str, frozenset[str]] = {}  # each sentence once, however many parts of the answer it states
     for part in sentences(claim):
@@ -328,6 +365,9 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
         adds = _added_text(question, claim)
         if not _has_type(kind, adds) and not (kind == "name" and _written_as_code(adds, passages or [])):
             return RelevanceVerdict(False, f"the question asks for a {kind}; the answer gives none")
+    not_defined = undefined(question, claim)
+    if not_defined:
+        return RelevanceVerdict(False, not_defined)
     if not focus:
         return RelevanceVerdict(True, f"answers a {kind or 'open'} question")
     tie = evidence_tie(question, claim, passages) if passages else None

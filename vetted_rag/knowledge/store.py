@@ -94,8 +94,10 @@ def read_document(path: Path) -> SourceDocument:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ScrapeError(f"not UTF-8 text: {exc}") from exc
-        headings = markdown_headings(text)
-        document = SourceDocument(str(path), headings[0][2] if headings else path.stem, text)
+        # The top-level heading names the document; a README that opens with its logo and a tagline and whose
+        # first heading is "## Quickstart" is named by its file ("uvicorn"), not by that section.
+        top = [title for _, level, title in markdown_headings(text) if level == 1]
+        document = SourceDocument(str(path), top[0] if top else path.stem, text)
     if not document.text.strip():
         raise ScrapeError("the document has no text")
     return document
