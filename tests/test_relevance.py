@@ -267,5 +267,9 @@ def test_an_answer_to_what_is_a_name_says_what_it_is():
                            readme).ok
     assert check_relevance("What is mmh3?", "A Python extension for MurmurHash [1]", readme).ok
     assert check_relevance("What is SOKOM?", "Special Operations Command [1]", readme).ok
+    # Held out, after the rule: "filesystem_spec" (its repository's name) for "What is fsspec?".
+    fsspec = [{"text": "Filesystem Spec (fsspec) is a project to provide a unified pythonic interface to file "
+                       "systems. See the filesystem_spec repository.", "source": "docs/fsspec.md", "title": "fsspec"}]
+    assert not check_relevance("What is fsspec?", "filesystem_spec [1]", fsspec).ok
     # A question about a value, not a name, is no definition question.
     assert check_relevance("What is the hash of mmh3?", "MurmurHash (MurmurHash3) [1]", readme).ok

@@ -135,7 +135,7 @@ def undefined(question: str, claim: str) -> str:
     if not asked:
         return ""
     subject = asked.group(1)
-    plain = re.sub(r"[*_`]", "", claim)
+    plain = re.sub(r"[*`]", "", claim)  # emphasis and code marks; "_" is part of names
     said_is = [m.group(1).lower() for m in re.finditer(rf"(?<![\w-]){re.escape(subject)}\s+is\s+([\w-]+)", plain, re.I)]
     if said_is and not _DEFINING.intersection(said_is):
         return f"the question asks what {subject} is; \"{subject} is {said_is[0]} …\" does not say"
@@ -145,7 +145,8 @@ def undefined(question: str, claim: str) -> str:
         return f"the question asks what {subject} is; the answer says what {other.group(1).strip()} is"
     # An acronym's expansion is a fine answer ("What is SOKOM?" -> "Special Operations Command").
     name = re.sub(r"\s*\([^)]*\)", "", plain).strip(" .")
-    if not said_is and not subject.isupper() and subject.lower() not in plain.lower() and _NAME.fullmatch(name):
+    named = _NAME.fullmatch(name) or re.fullmatch(r"\w+[_.-]\w+", name)  # "filesystem_spec" for fsspec
+    if not said_is and not subject.isupper() and subject.lower() not in plain.lower() and named:
         return f"the question asks what {subject} is; another name ({name!r}) does not say"
     return ""
 
