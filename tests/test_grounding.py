@@ -169,7 +169,8 @@ def test_a_documents_lede_is_said_of_the_document():
     from vetted_rag.grounding import with_subject
 
     tagline = ('<p align="center">\n  <img src="https://example.org/uvicorn.png" alt="uvicorn">\n</p>\n\n'
-               '<p align="center">\n<em>An ASGI web server, for Python.</em>\n</p>\n\nIt uses httptools, a fast HTTP parser.')
+               '<p align="center">\n<em>An ASGI web server, for Python.</em>\n</p>\n\n'
+               'It uses httptools, a fast HTTP parser.')
     passage = {"text": tagline, "title": "uvicorn", "chunk": 0}
     claim = "Uvicorn is an ASGI web server, for Python [1]."
     assert "uvicorn: <em>An ASGI" in with_subject(passage)

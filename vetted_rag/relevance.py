@@ -98,6 +98,8 @@ _DEFINITION = re.compile(r"^\W*what\s+is\s+(?!(?:the|a|an|it|this|that|there)\b)
 # What may follow "<subject> is" in an answer that says what the subject is: "uvicorn is an ASGI web server",
 # "xxhash is NOT a cryptographic hash function"; not "pathspec is available from the GitHub repo".
 _DEFINING = frozenset("a an the one not also another".split())
+# An answer that opens by saying what some name is ("MurmurHash is …"); a pronoun or article is no name.
+_NAME_IS = re.compile(r"\W*(?!(?:It|Its|This|That|These|Those|They|The|A|An)\b)((?:[A-Z][\w.-]*\s+){1,4})(?:is|are)\b")
 
 
 def expected_type(question: str) -> str | None:
@@ -140,7 +142,7 @@ def undefined(question: str, claim: str) -> str:
     if said_is and not _DEFINING.intersection(said_is):
         return f"the question asks what {subject} is; \"{subject} is {said_is[0]} …\" does not say"
     # "MurmurHash is a set of fast hash functions" for "What is mmh3?": what another name is.
-    other = re.match(r"\W*(?!(?:It|Its|This|That|These|Those|They|The|A|An)\b)((?:[A-Z][\w.-]*\s+){1,4})(?:is|are)\b", plain)
+    other = _NAME_IS.match(plain)
     if other and not said_is and not _same_name(other.group(1), subject):
         return f"the question asks what {subject} is; the answer says what {other.group(1).strip()} is"
     # An acronym's expansion is a fine answer ("What is SOKOM?" -> "Special Operations Command").
