@@ -177,3 +177,15 @@ def test_a_documents_lede_is_said_of_the_document():
     assert check_support(claim, [passage], question="What is Uvicorn?").ok
     assert not check_support(claim, [passage | {"chunk": 3}], question="What is Uvicorn?").ok
     assert not check_support("Uvicorn is a fast HTTP parser [1].", [passage], question="What is Uvicorn?").ok
+
+
+def test_the_lede_of_a_restructuredtext_readme_skips_directives_badges_and_its_title():
+    """pybase64's README opens with reST substitution definitions (".. |pypi-status| image:: …"), a title
+    underlined with "=" and a line of badge references; its lede is "This project is a wrapper on libbase64"."""
+    from vetted_rag.grounding import with_subject
+
+    readme = (".. |pypi-status| image:: https://img.shields.io/pypi/v/pybase64.svg\n"
+              "  :target: https://pypi.python.org/pypi/pybase64\n\nFast Base64 implementation\n"
+              "==========================\n\n|license-status| |pypi-status| |python-versions|\n\n"
+              "This project is a wrapper on `libbase64 <https://github.com/aklomp/base64>`_.\n")
+    assert "pybase64: This project is a wrapper" in with_subject({"text": readme, "title": "pybase64", "chunk": 0})

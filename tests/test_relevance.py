@@ -273,3 +273,16 @@ def test_an_answer_to_what_is_a_name_says_what_it_is():
     assert not check_relevance("What is fsspec?", "filesystem_spec [1]", fsspec).ok
     # A question about a value, not a name, is no definition question.
     assert check_relevance("What is the hash of mmh3?", "MurmurHash (MurmurHash3) [1]", readme).ok
+
+
+def test_a_url_answer_is_stated_by_the_passage_sentence_that_writes_it():
+    """"<https://websockets.readthedocs.io/>" for "Where is the websockets documentation?" was refused: the URL
+    is no word of any sentence, so no sentence stated it. It is stated where it is written, like a code span."""
+    passages = [{"text": "`Documentation is available on Read the Docs. <https://websockets.readthedocs.io/>`_\n"
+                         "Source code: <https://github.com/python-websockets/websockets>",
+                 "source": "docs/websockets.md", "title": "websockets", "chunk": 3}]
+    assert check_relevance("Where is the websockets documentation?", "<https://websockets.readthedocs.io/> [1]",
+                           passages).ok
+    # The sentence that writes a URL must still be about the question.
+    assert not check_relevance("Where is the websockets documentation?",
+                               "<https://github.com/python-websockets/websockets> [1]", passages).ok

@@ -139,6 +139,10 @@ def passage_text(passage: dict) -> str:
 
 # Markup that says nothing on a line of its own: HTML tags, images and badges.
 _MARKUP = re.compile(r"<[^>]*>|\[?!\[[^\]]*\](?:\([^)]*\)|\[[^\]]*\])(?:\]\([^)]*\)|\]\[[^\]]*\])?")
+# Lines that are no prose: headings, fences, reST directives and comments (".. image::") and fields (":target:").
+_NOT_PROSE = ("#", "```", "~~~", "..", ":")
+_UNDERLINE = re.compile(r"([=\-~^*+`#])\1{2,}")
+_SUBSTITUTION = re.compile(r"\|[^|\s][^|]*\|")  # reST badges: |pypi-status|
 
 
 def with_subject(passage: dict) -> str:
@@ -148,13 +152,13 @@ def with_subject(passage: dict) -> str:
     text, subject = passage["text"], passage.get("title", "").split(" › ")[0].strip()
     if passage.get("chunk", 0) != 0 or not subject:
         return text
+    lines = text.splitlines(keepends=True)
     offset = 0
-    for line in text.splitlines(keepends=True):
-        bare = _MARKUP.sub(" ", line).strip()
-        if bare.startswith(("#", "```", "~~~", "===", "---")):
-            offset += len(line)
-            continue
-        if len(re.findall(r"[A-Za-z]{2,}", bare)) >= 3:
+    for n, line in enumerate(lines):
+        bare = URL.sub(" ", _MARKUP.sub(" ", line)).strip()
+        underlined = n + 1 < len(lines) and _UNDERLINE.fullmatch(lines[n + 1].strip())  # a setext/reST heading
+        if not (bare.startswith(_NOT_PROSE) or underlined or _UNDERLINE.fullmatch(bare)) \
+                and len(re.findall(r"[A-Za-z]{2,}", _SUBSTITUTION.sub(" ", bare))) >= 3:
             return f"{text[:offset]}{subject}: {text[offset:]}"
         offset += len(line)
     return text

@@ -221,7 +221,7 @@ class RelevanceVerdict:
 
 def stating_sentences(question: str, claim: str, passages: list[dict]) -> list[tuple[str, frozenset[str]]]:
     """The passage sentences (with their content words) that state what some sentence of the answer
-    adds to the question. A part that adds a code span ("At `/metrics`", "use `pip install x`") is
+    adds to the question. A part that adds a code span or a URL ("At `/metrics`", "use `pip install x`") is
     stated where its spans are, whatever words frame them; a line of a code block where the passages
     show that line."""
     asked = content_words(_compounds(question))
@@ -230,7 +230,9 @@ def stating_sentences(question: str, claim: str, passages: list[dict]) -> list[t
     stating: dict[str, frozenset[str]] = {}  # each sentence once, however many parts of the answer it states
     for part in sentences(claim):
         added = content_words(part) - asked
-        spans = [span.lower() for span in new_code_spans(question, part)]
+        # A URL is stated where it is written, like a code span ("<https://websockets.readthedocs.io/>" for
+        # "Where is the websockets documentation?"): the words around it carry the claim.
+        spans = [span.lower() for span in new_code_spans(question, part) | set(URL.findall(part))]
         for text, words in units:
             if (spans and all(s in text.lower() for s in spans)) or (added and len(added & words) * 2 >= len(added)):
                 stating[text] = words
