@@ -248,13 +248,13 @@ def _code_line(line: str) -> str:
     return " ".join(re.sub(r"^\s*(?:\$|>>>|\.\.\.|>)\s", "", line).split()).lower()
 
 
-def evidence_tie(question: str, claim: str, passages: list[dict]) -> int:
+def evidence_tie(question: str, stating: list[tuple[str, frozenset[str]]]) -> int:
     """How many question words the passage sentence that states an answer sentence's addition
-    shares with the question (the best such sentence, for any sentence of the answer: a longer
-    answer adds details to its key claim in further sentences); -1 when no passage sentence
-    states any of them."""
+    (`stating_sentences`) shares with the question (the best such sentence, for any sentence of the
+    answer: a longer answer adds details to its key claim in further sentences); -1 when no passage
+    sentence states any of them."""
     asked = content_words(question)
-    return max((len(words & asked) for _, words in stating_sentences(question, claim, passages)), default=-1)
+    return max((len(words & asked) for _, words in stating), default=-1)
 
 
 def unverifiable(question: str, answer: str) -> str | None:
@@ -375,7 +375,8 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
         return RelevanceVerdict(False, not_defined)
     if not focus:
         return RelevanceVerdict(True, f"answers a {kind or 'open'} question")
-    tie = evidence_tie(question, claim, passages) if passages else None
+    stating = stating_sentences(question, claim, passages) if passages else []
+    tie = evidence_tie(question, stating) if passages else None
     if not is_phrase(claim) and asked:
         # Or the passage sentence the answer comes from carries every word of the focus ("A budget ran
         # out…" from "The status `unverified` means a budget ran out…"); most of them is not enough.
@@ -389,7 +390,6 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
         # "Which GPU does vetted-rag need?" answered with a copied paragraph about the CPU model: a sentence
         # answer to "which <noun>" names that noun, or comes from a passage sentence that does.
         kind_of = stem(noun.group(1).lower())
-        stating = stating_sentences(question, claim, passages)
         if kind_of not in said and not any(kind_of in words for _, words in stating):
             return RelevanceVerdict(False, f"the question asks which {noun.group(1)}; the answer never names one")
     if tie is not None:
