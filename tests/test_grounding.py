@@ -189,3 +189,22 @@ def test_the_lede_of_a_restructuredtext_readme_skips_directives_badges_and_its_t
               "==========================\n\n|license-status| |pypi-status| |python-versions|\n\n"
               "This project is a wrapper on `libbase64 <https://github.com/aklomp/base64>`_.\n")
     assert "pybase64: This project is a wrapper" in with_subject({"text": readme, "title": "pybase64", "chunk": 0})
+
+
+def test_an_opening_clause_that_restates_the_question_is_no_claim():
+    """"When a client exceeds the rate limit, they get HTTP 429" over "a client over the limit gets HTTP 429"
+    (seen on a newcomer's question): the opening clause is the question's condition, the rest is the claim."""
+    passages = [{"id": "k", "source": "security.md", "title": "Security", "chunk": 0,
+                 "text": "Each key has a rate limit in requests per minute; a client over the limit gets HTTP 429 "
+                         "with a Retry-After header."}]
+    question = "What happens when a client exceeds the rate limit?"
+    answer = "When a client exceeds the rate limit, they get HTTP 429 with a Retry-After header."
+    cited, added = attribute_citations(answer, passages, question)
+    assert added == 1 and check_support(cited, passages, question=question).ok
+    assert not check_support(cited, passages).ok  # without the question, "exceeds" is a claim nothing states
+    # The rest is still the claim, and a clause with words the question lacks is one too.
+    assert not check_support("When a client exceeds the rate limit, they get HTTP 503 [1].", passages,
+                             question=question).ok
+    assert not check_support("When a client exceeds the daily rate limit, they get HTTP 429 [1].", passages,
+                             question=question).ok
+

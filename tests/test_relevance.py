@@ -286,3 +286,18 @@ def test_a_url_answer_is_stated_by_the_passage_sentence_that_writes_it():
     # The sentence that writes a URL must still be about the question.
     assert not check_relevance("Where is the websockets documentation?",
                                "<https://github.com/python-websockets/websockets> [1]", passages).ok
+
+
+def test_a_list_of_short_items_is_a_phrase():
+    """"Markdown, text, HTML files or a folder" for "Which file types can be ingested?" (seen on a newcomer's
+    question) was held to the focus share of a sentence: a list answers as a phrase, tied by its passage
+    sentence."""
+    passages = [{"text": "To add documents to the knowledge base, run `vetted-rag ingest PATH`. PATH can be a Markdown, "
+                         "text or HTML file or a folder.", "source": "ingest.md", "title": "Ingesting documents"}]
+    listed = "Markdown, text, HTML files or a folder [1]."
+    assert check_relevance("Which file types can be ingested?", listed, passages).ok
+    # The list is still tied to the question by the passage sentence it comes from.
+    assert not check_relevance("Which roles can an API key have?", listed, passages).ok
+    # A sentence with commas is no list.
+    assert not check_relevance("Which file types can be ingested?", "It is stored in the knowledge base as Markdown, text, HTML [1].",
+                               passages).ok

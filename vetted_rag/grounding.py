@@ -214,10 +214,25 @@ def identifiers(text: str) -> list[tuple[str, str]]:
     return [(found.group(0), (found.group(1) or found.group(2)).strip()) for found in _IDENTIFIER.finditer(text)]
 
 
-def unsupported_units(sentence: str, evidence: Evidence) -> list[str]:
+# An answer's opening clause that only restates the question: "When a client exceeds the rate limit, …" for
+# "What happens when a client exceeds the rate limit?", "To run your own model, …" for "How do I run …?".
+_LEAD_CLAUSE = re.compile(r"^\s*(?:when|whenever|if|once|to|for)\b[^,.;:!?`\[]{1,100},\s*", re.I)
+
+
+def without_restated_question(sentence: str, question: str) -> str:
+    """`sentence` without an opening clause whose every content word is the question's: it is the
+    question's own condition or purpose, not a claim of the answer (the rest of the sentence is)."""
+    lead = _LEAD_CLAUSE.match(sentence) if question else None
+    if lead and content_words(lead.group(0)) <= content_words(question):
+        return sentence[lead.end():]
+    return sentence
+
+
+def unsupported_units(sentence: str, evidence: Evidence, question: str = "") -> list[str]:
     """The claim units of `sentence` that `evidence` does not contain (empty: fully supported).
-    A leading "Yes,"/"No," is the reply to a yes/no question, not a claim; the rest is checked."""
-    claim = _LEADING_REPLY.sub("", CITATION.sub(" ", sentence))
+    A leading "Yes,"/"No," is the reply to a yes/no question, not a claim; the rest is checked; so is what
+    follows an opening clause that restates `question`."""
+    claim = without_restated_question(_LEADING_REPLY.sub("", CITATION.sub(" ", sentence)), question)
     missing = [url for url in URL.findall(claim) if url.lower().rstrip(".,;:") not in evidence.raw]
     claim = URL.sub(" ", claim)  # a URL is found verbatim or not at all
     missing += [t for t in dict.fromkeys(tokens(claim))
@@ -322,7 +337,7 @@ def check_support(answer: str, passages: list[dict], require_citations: bool = T
     if require_citations and not markers:
         # Say which words no passage states, so a regeneration knows what to change.
         everything = Evidence.of(texts)
-        gaps = list(dict.fromkeys(g for x in sentences(answer) for g in unsupported_units(x, everything)))
+        gaps = list(dict.fromkeys(g for x in sentences(answer) for g in unsupported_units(x, everything, question)))
         return SupportReport(False, "the answer cites no passage" + (
             f"; no passage states {', '.join(repr(g) for g in gaps)}" if gaps else ""), missing=gaps)
     answer_cited = sorted(set(markers)) or list(range(1, len(passages) + 1))
@@ -330,7 +345,7 @@ def check_support(answer: str, passages: list[dict], require_citations: bool = T
     for sentence in sentences(answer):
         own = [int(n) for n in CITATION.findall(sentence)] or answer_cited
         cited = [texts[n - 1] for n in own]
-        gaps = unsupported_units(sentence, Evidence.of(cited)) or (
+        gaps = unsupported_units(sentence, Evidence.of(cited), question) or (
             [f"{w} (not stated with the rest of the claim)" for w in scattered_units(sentence, question, cited)]
             if question else [])
         if gaps:
@@ -360,9 +375,9 @@ def citations_for(answer: str, passages: list[dict]) -> list[dict]:
              "title": passages[n - 1].get("title", ""), "chunk": passages[n - 1].get("chunk", 0)} for n in seen]
 
 
-def attribute_citations(answer: str, passages: list[dict]) -> tuple[str, int]:
-    """Cite, for each sentence, a passage that supports all its claim units, where the model
-    cited none or cited passages that do not support it.
+def attribute_citations(answer: str, passages: list[dict], question: str = "") -> tuple[str, int]:
+    """Cite, for each sentence, a passage that supports all its claim units (an opening clause that
+    restates `question` is none), where the model cited none or cited passages that do not support it.
 
     Small models rarely write citation markers, and often write the wrong number. Fixing the
     marker never changes a claim: a sentence that no single passage fully supports keeps its
@@ -385,12 +400,12 @@ def attribute_citations(answer: str, passages: list[dict]) -> tuple[str, int]:
         return (f"{CITATION.sub('', answer).rstrip()}\n[{marker}]", 1) if marker else (answer, 0)
 
     def supporting(sentence: str) -> int | None:
-        return next((n for n, e in enumerate(evidence, 1) if not unsupported_units(sentence, e)), None)
+        return next((n for n, e in enumerate(evidence, 1) if not unsupported_units(sentence, e, question)), None)
 
     def supported_as_cited(sentence: str, markers: list[int]) -> bool:
         valid = [n for n in markers if 1 <= n <= len(passages)]
         return len(valid) == len(markers) and not unsupported_units(
-            sentence, Evidence.of([passage_text(passages[n - 1]) for n in valid]))
+            sentence, Evidence.of([passage_text(passages[n - 1]) for n in valid]), question)
 
     cited, changed = [], 0
     for sentence in sentences(answer):

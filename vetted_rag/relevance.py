@@ -193,9 +193,20 @@ def _has_type(kind: str, text: str) -> bool:
     return False
 
 
+# A list of short items is a phrase, however many items: "Markdown, text, HTML files or a folder"; one with a
+# verb is a sentence ("It is headquartered in Teaneck, New Jersey, United States").
+_LIST_SEPARATOR = re.compile(r",|;|\band\b|\bor\b")
+MAX_LIST_ITEM_WORDS = 2
+_VERB = re.compile(r"\b(?:is|are|was|were|be|been|being|has|have|had|do|does|did|can|could|will|would|should|may|"
+                   r"might|must)\b", re.I)
+
+
 def is_phrase(claim: str) -> bool:
-    """A bare phrase, judged by its type: a few content words, or a name however long."""
+    """A bare phrase, judged by its type: a few content words, a list of short items, or a name however long."""
     if len(content_words(claim)) <= SHORT_ANSWER_WORDS:
+        return True
+    items = [content_words(item) for item in _LIST_SEPARATOR.split(claim.rstrip(" ."))]
+    if len(items) >= 3 and all(1 <= len(item) <= MAX_LIST_ITEM_WORDS for item in items) and not _VERB.search(claim):
         return True
     words = [w.strip(".,;:!?()\"'") for w in claim.split()]
     return all(w[:1].isupper() or w[:1].isdigit() or not content_words(w) for w in words if w)

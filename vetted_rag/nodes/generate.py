@@ -23,7 +23,7 @@ async def generate(state: State, runtime: Runtime[Configuration]) -> dict:
     # A reply of "Yes, ..." to a question that is not yes/no (seen from the embedded model): the
     # words after it are the answer.
     text = reply.text.strip() if expected_type(asked(state)) == "yes/no" else strip_leading_reply(reply.text.strip())
-    answer, attributed = attribute_citations(text, state.get("passages", []))
+    answer, attributed = attribute_citations(text, state.get("passages", []), asked(state))
     earlier = state.get("answers", [])
     attempt = state.get("attempts", 0) + 1
     update = {
