@@ -164,18 +164,18 @@ def test_a_hard_wrapped_sentence_is_one_sentence_and_code_keeps_its_lines():
 def test_a_documents_lede_is_said_of_the_document():
     """uvicorn's README opens with its logo and the tagline "An ASGI web server, for Python.", which never
     says "uvicorn": "Uvicorn is an ASGI web server, for Python" was refused as a claim assembled from
-    unrelated lines. The first prose line of a document's first chunk is read as said of the document;
-    any later line, or a chunk further in, is not."""
+    unrelated lines. The first prose line of a document's lede chunk is read as said of the document;
+    any later line, or another chunk, is not."""
     from vetted_rag.grounding import with_subject
 
     tagline = ('<p align="center">\n  <img src="https://example.org/uvicorn.png" alt="uvicorn">\n</p>\n\n'
                '<p align="center">\n<em>An ASGI web server, for Python.</em>\n</p>\n\n'
                'It uses httptools, a fast HTTP parser.')
-    passage = {"text": tagline, "title": "uvicorn", "chunk": 0}
+    passage = {"text": tagline, "title": "uvicorn", "chunk": 0, "lede": True}
     claim = "Uvicorn is an ASGI web server, for Python [1]."
     assert "uvicorn: <em>An ASGI" in with_subject(passage)
     assert check_support(claim, [passage], question="What is Uvicorn?").ok
-    assert not check_support(claim, [passage | {"chunk": 3}], question="What is Uvicorn?").ok
+    assert not check_support(claim, [passage | {"chunk": 3, "lede": False}], question="What is Uvicorn?").ok
     assert not check_support("Uvicorn is a fast HTTP parser [1].", [passage], question="What is Uvicorn?").ok
 
 
@@ -188,7 +188,10 @@ def test_the_lede_of_a_restructuredtext_readme_skips_directives_badges_and_its_t
               "  :target: https://pypi.python.org/pypi/pybase64\n\nFast Base64 implementation\n"
               "==========================\n\n|license-status| |pypi-status| |python-versions|\n\n"
               "This project is a wrapper on `libbase64 <https://github.com/aklomp/base64>`_.\n")
-    assert "pybase64: This project is a wrapper" in with_subject({"text": readme, "title": "pybase64", "chunk": 0})
+    assert "pybase64: This project is a wrapper" in with_subject({"text": readme, "title": "pybase64", "lede": True})
+    # Nor is a list item a lede: rich's README opens with a list of its translations.
+    translations = "- [Lengua española readme](es.md)\n- [Deutsch readme](de.md)\n\nRich is a Python library for rich text."
+    assert "rich: Rich is a Python library" in with_subject({"text": translations, "title": "rich", "lede": True})
 
 
 def test_an_opening_clause_that_restates_the_question_is_no_claim():

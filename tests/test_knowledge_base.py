@@ -63,6 +63,21 @@ def test_a_document_without_a_top_level_heading_is_named_by_its_file(tmp_path):
     assert read_document(readme).title == "uvicorn"
 
 
+def test_the_lede_chunk_is_the_first_with_a_prose_line_however_far_in(tmp_path):
+    """pybase64's README opens with two chunks of reST badge definitions; its lede ("This project is a wrapper
+    on libbase64") is in the third, which is marked at ingest so the lede rule reads it there."""
+    from vetted_rag.knowledge.store import SourceDocument
+
+    badges = "".join(f".. |badge-{n}| image:: https://img.shields.io/badge/b{n}.svg\n  :target: https://example.org/{n}\n\n"
+                     for n in range(24))
+    text = badges + "This project is a wrapper on libbase64, a fast base64 library.\n\n" + "Usage notes follow. " * 50
+    kb = KnowledgeBase(Configuration(data_dir=str(tmp_path), collection="lede"))
+    kb.add_document(SourceDocument(source="pybase64.rst", title="pybase64", text=text))
+    marked = {p["chunk"]: p["lede"] for p in kb.search("wrapper libbase64 badge usage notes", k=20, threshold=-1.0)}
+    lede_chunks = [n for n, lede in marked.items() if lede]
+    assert len(lede_chunks) == 1 and lede_chunks[0] > 0 and 0 in marked
+
+
 def test_int8_arithmetic_minilm_is_built_once_and_agrees_with_the_packaged_model(tmp_path, monkeypatch):
     """'minilm-q8' (the cache's question embedder) is the packaged file quantized by onnxruntime: built
     once into the user cache, and close enough to 'minilm' that the cache's measured threshold holds."""

@@ -139,19 +139,16 @@ def passage_text(passage: dict) -> str:
 
 # Markup that says nothing on a line of its own: HTML tags, images and badges.
 _MARKUP = re.compile(r"<[^>]*>|\[?!\[[^\]]*\](?:\([^)]*\)|\[[^\]]*\])(?:\]\([^)]*\)|\]\[[^\]]*\])?")
-# Lines that are no prose: headings, fences, reST directives and comments (".. image::") and fields (":target:").
-_NOT_PROSE = ("#", "```", "~~~", "..", ":")
+# Lines that are no lede: headings, fences, reST directives and comments (".. image::"), fields (":target:") and
+# list items (rich's README opens with a list of its translations).
+_NOT_PROSE = ("#", "```", "~~~", "..", ":", "- ", "* ", "+ ", "•")
 _UNDERLINE = re.compile(r"([=\-~^*+`#])\1{2,}")
 _SUBSTITUTION = re.compile(r"\|[^|\s][^|]*\|")  # reST badges: |pypi-status|
 
 
-def with_subject(passage: dict) -> str:
-    """The passage's text, its document's first prose line (the lede) read as said of the document: a README's
-    tagline names no subject ("An ASGI web server, for Python." under uvicorn's logo), a Wikipedia-style lede
-    does. So a claim about the document ("Uvicorn is an ASGI web server") is stated together in that line."""
-    text, subject = passage["text"], passage.get("title", "").split(" › ")[0].strip()
-    if passage.get("chunk", 0) != 0 or not subject:
-        return text
+def lede_offset(text: str) -> int | None:
+    """Where the first prose line of `text` starts (None: it has none). Headings, fences, reST directives, field
+    lines, underlined titles, badges and images are no prose; a line needs three words."""
     lines = text.splitlines(keepends=True)
     offset = 0
     for n, line in enumerate(lines):
@@ -159,9 +156,19 @@ def with_subject(passage: dict) -> str:
         underlined = n + 1 < len(lines) and _UNDERLINE.fullmatch(lines[n + 1].strip())  # a setext/reST heading
         if not (bare.startswith(_NOT_PROSE) or underlined or _UNDERLINE.fullmatch(bare)) \
                 and len(re.findall(r"[A-Za-z]{2,}", _SUBSTITUTION.sub(" ", bare))) >= 3:
-            return f"{text[:offset]}{subject}: {text[offset:]}"
+            return offset
         offset += len(line)
-    return text
+    return None
+
+
+def with_subject(passage: dict) -> str:
+    """The passage's text, its document's first prose line (the lede) read as said of the document: a README's
+    tagline names no subject ("An ASGI web server, for Python." under uvicorn's logo), a Wikipedia-style lede
+    does. So a claim about the document ("Uvicorn is an ASGI web server") is stated together in that line. The
+    lede is in the chunk marked `lede` at ingest: the first chunk that has a prose line."""
+    text, subject = passage["text"], passage.get("title", "").split(" › ")[0].strip()
+    offset = lede_offset(text) if passage.get("lede") and subject else None
+    return text if offset is None else f"{text[:offset]}{subject}: {text[offset:]}"
 
 
 _PASSAGE_SENTENCE = re.compile(r"(?<=[.!?])" + _NOT_A_TITLE + r"\s+(?=[A-Z0-9\"'(])|\n")

@@ -198,7 +198,7 @@ def _has_type(kind: str, text: str) -> bool:
 _LIST_SEPARATOR = re.compile(r",|;|\band\b|\bor\b")
 MAX_LIST_ITEM_WORDS = 2
 _VERB = re.compile(r"\b(?:is|are|was|were|be|been|being|has|have|had|do|does|did|can|could|will|would|should|may|"
-                   r"might|must)\b", re.I)
+                   r"might|must)\b", re.IGNORECASE)
 
 
 def is_phrase(claim: str) -> bool:

@@ -21,6 +21,7 @@ class Passage(TypedDict):
     chunk: int
     text: str
     score: float
+    lede: NotRequired[bool]  # the chunk holds its document's first prose line (grounding.with_subject)
 
 
 class Grade(TypedDict):

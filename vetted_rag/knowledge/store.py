@@ -24,7 +24,7 @@ from langchain_text_splitters import Language, RecursiveCharacterTextSplitter
 
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.state import Passage
-from vetted_rag.grounding import content_words
+from vetted_rag.grounding import content_words, lede_offset
 from vetted_rag.knowledge.embeddings import chroma_embedding_function
 from vetted_rag.knowledge.lexical import LexicalIndex
 from vetted_rag.tools.scraper import ScrapeError, parse_html
@@ -208,9 +208,7 @@ class KnowledgeBase:
             return []
         got = self._collection.get(ids=used, include=["documents", "metadatas"])
         chunks = {pid: (text, meta) for pid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])}
-        return [Passage(id=pid, source=str(chunks[pid][1]["source"]), title=str(chunks[pid][1].get("title", "")),
-                        chunk=int(chunks[pid][1].get("chunk", 0)), text=chunks[pid][0] or "",
-                        score=round(cosine[pid], 4)) for pid in used]
+        return [_passage(pid, chunks[pid][0] or "", chunks[pid][1], cosine[pid]) for pid in used]
 
     # ---- writing --------------------------------------------------------------------------
 
@@ -219,6 +217,7 @@ class KnowledgeBase:
         # A chunk repeated within one document (same text) is stored once: ids are content hashes.
         chunks = list(dict.fromkeys(c for c in self._splitter.split_text(doc.text) if c.strip()))
         ids = [hashlib.sha256(f"{doc.source}\n{c}".encode()).hexdigest()[:32] for c in chunks]
+        lede = next((n for n, c in enumerate(chunks) if lede_offset(c) is not None), None)
         with self._write_lock:
             existing = set(self._collection.get(where={"source": doc.source}, include=[])["ids"])
             new = [(i, n, c) for n, (i, c) in enumerate(zip(ids, chunks)) if i not in existing]
@@ -228,7 +227,8 @@ class KnowledgeBase:
             if new:
                 self._collection.add(
                     ids=[i for i, _, _ in new], documents=[c for _, _, c in new],
-                    metadatas=[{"source": doc.source, "title": section_title(doc, c), "chunk": n} for _, n, c in new],
+                    metadatas=[{"source": doc.source, "title": section_title(doc, c), "chunk": n, "lede": n == lede}
+                               for _, n, c in new],
                 )
             if new or stale:
                 self._refresh_fingerprint()
@@ -270,6 +270,13 @@ class KnowledgeBase:
             return None
         with resources.as_file(resources.files("vetted_rag") / "sample_kb") as folder:
             return self.ingest_paths([folder])
+
+
+def _passage(pid: str, text: str, meta: dict, cosine: float) -> Passage:
+    chunk = int(meta.get("chunk", 0))
+    # Chunks stored before the lede was marked at ingest: the first chunk was the lede's.
+    return Passage(id=pid, source=str(meta["source"]), title=str(meta.get("title", "")), chunk=chunk, text=text,
+                   score=round(cosine, 4), lede=bool(meta.get("lede", chunk == 0)))
 
 
 _OPEN: dict[tuple, KnowledgeBase] = {}
