@@ -103,6 +103,15 @@ def test_use_before_a_command_is_a_connective_not_a_claim():
     assert not check_support("The audit log used SHA-1 [1].", passage).ok  # "used" still claims
 
 
+def test_parameter_option_and_value_name_the_kind_of_a_documented_thing():
+    """"The number of passages retrieved per question is set by the `top_k` parameter" (seen on a newcomer's
+    question) failed on "parameter" alone: the passage calls `top_k` a setting."""
+    passage = [{"text": "The retrieval settings are `top_k`, the number of passages retrieved per question (4 by default)."}]
+    assert check_support("The number of passages retrieved per question is set by the `top_k` parameter, which "
+                         "defaults to 4 [1].", passage).ok
+    assert not check_support("The `top_k` parameter is deprecated [1].", passage).ok  # the claim around it is checked
+
+
 INSTALL = [{"id": "i", "source": "readme", "title": "Installation", "chunk": 0,
             "text": "Requests is available on PyPI:\n\n```\n$ python -m pip install requests\n```"}]
 
