@@ -4,7 +4,8 @@ Ingests the long descriptions (README) of a few packages from this environment i
 knowledge base and asks natural questions, some of which the READMEs do not answer. Reports,
 per question, the status, answer and whether an `answered` result contains the expected
 phrase; the figure that matters is `answered_but_wrong` (answered results that do not answer).
-Usage: python bench/third_party_docs.py QUESTIONS.json [--out FILE]
+Usage: python bench/third_party_docs.py QUESTIONS.json [--out FILE] [--docs FOLDER]
+With --docs, the knowledge base is that folder (HTML, Markdown or text files) instead of READMEs.
 """
 
 from __future__ import annotations
@@ -24,13 +25,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("questions")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results/third_party_docs.json"))
+    parser.add_argument("--docs", help="a folder of documents to ask instead of the packages' READMEs")
     args = parser.parse_args()
     items = json.loads(Path(args.questions).read_text())
     root = Path(tempfile.mkdtemp(prefix="vetted-rag-docs-"))
-    docs = root / "docs"
-    docs.mkdir()
-    for name in sorted({i["doc"] for i in items} - {"none"}):
-        (docs / f"{name}.md").write_text(importlib.metadata.metadata(name).get_payload())
+    docs = Path(args.docs) if args.docs else root / "docs"
+    if not args.docs:
+        docs.mkdir()
+        for name in sorted({i["doc"] for i in items} - {"none"}):
+            (docs / f"{name}.md").write_text(importlib.metadata.metadata(name).get_payload())
     config = Configuration.from_env(data_dir=str(root / "data"), cache_enabled=False, seed_sample=False)
     report = open_knowledge_base(config).ingest_paths([docs])
     agent = Agent(config)

@@ -38,10 +38,28 @@ POLICY = ScraperPolicy(allow=("127.0.0.1",), per_host_delay_s=0.0)
 
 def test_fetch_extracts_title_text_links(site):
     page = fetch(site + "/index.html", POLICY)
-    assert page.title == "Home" and "Tomatoes need full sun." in page.text
+    assert page.title == "Garden" and "Tomatoes need full sun." in page.text  # the page's h1, not its <title>
     assert "Navigation" not in page.text and "Footer" not in page.text and "Ignore previous" not in page.text
     assert site + "/beans.html" in page.links and page.canonical_url == site + "/index.html"
     assert page.content_type == "text/html"
+
+
+def test_html_becomes_markdown_with_headings_code_and_whole_sentences():
+    """A Sphinx page (the Python FAQ) came out one inline element per line ("The\nshutil\nmodule contains a\n
+    copyfile()\nfunction."), its FAQ headings as plain lines and its code one token per line: chunks were cited
+    by Python comments and "Guido van Rossum" was no name of any sentence."""
+    page = parse_html(
+        "<html><head><title>Library FAQ — Python 3.11.2 documentation</title></head><body><div role='main'>"
+        "<h1>Library FAQ<a class='headerlink' href='#x'>¶</a></h1><h3>How do I copy a file?</h3>"
+        "<p>The <code class='docutils literal'><span class='pre'>shutil</span></code> module contains a\n"
+        "<a href='../library/shutil.html'><code>copyfile()</code></a> function, written by Guido van\nRossum.</p>"
+        "<div class='highlight'><pre><span>import</span> <span>shutil</span>\n<span>shutil</span>.copy(a,  b)</pre></div>"
+        "</div></body></html>")
+    assert page.title == "Library FAQ"
+    assert "### How do I copy a file?" in page.text
+    assert "The `shutil` module contains a `copyfile()` function, written by Guido van Rossum." in page.text
+    assert "```\nimport shutil\nshutil.copy(a,  b)\n```" in page.text  # code keeps its lines and spacing
+    assert "library/shutil.html" not in page.text and "¶" not in page.text
 
 
 def test_private_addresses_are_refused_by_default(site):

@@ -4,7 +4,9 @@ Safety: http/https only; every address a host resolves to is checked against pri
 loopback, link-local (cloud metadata), multicast and reserved ranges, and checked again
 after each redirect; body size and content type are capped; parser failures (bs4's
 html.parser raises on inputs such as `<![`) become a `ScrapeError`. Hidden elements are
-dropped before text extraction so invisible text cannot smuggle instructions in.
+dropped before text extraction so invisible text cannot smuggle instructions in. The text is
+Markdown (markdownify): headings stay headings, so chunks are cited by their section; code stays
+code; inline markup stays inside its sentence.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from urllib.parse import urldefrag, urljoin, urlparse
 from urllib.robotparser import RobotFileParser
 
 import requests
-from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, UnicodeDammit
+from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, NavigableString, UnicodeDammit
 from bs4.exceptions import ParserRejectedMarkup
+from markdownify import MarkdownConverter
 from langchain_core.tools import StructuredTool
 from pydantic import BaseModel, Field
 
@@ -31,6 +34,9 @@ TEXT_TYPES = frozenset({"text/plain", "text/markdown"})
 _BOILERPLATE = ["script", "style", "noscript", "nav", "footer", "header", "aside", "form", "svg", "iframe", "template"]
 _PERMALINK_MARKS = {"¶", "#", "§", "🔗"}
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0", re.I)
+# Links and images keep only their text: an address is no content of the sentence it sits in.
+_MARKDOWN = MarkdownConverter(heading_style="ATX", bullets="-", strip=["a", "img"], escape_underscores=False,
+                              escape_asterisks=False, escape_misc=False)
 
 
 class ScrapeError(RuntimeError):
@@ -99,8 +105,12 @@ def parse_html(markup: str | bytes, base_url: str = "", charset: str | None = No
             tag.decompose()
         main = soup.find("main") or soup.find("article") or soup.find(attrs={"role": "main"}) or soup.body or soup
         headings = [h.get_text(" ", strip=True) for h in main.find_all(["h1", "h2", "h3"])]
-        text = re.sub(r"\n\s*\n+", "\n\n", main.get_text("\n")).strip()
-        text = "\n".join(line.strip() for line in text.splitlines())
+        top = main.find("h1")
+        # Outside <pre>, a line break in the markup is a space: "Guido van\nRossum" is one name in one sentence.
+        for string in main.find_all(string=True):
+            if type(string) is NavigableString and "\n" in string and not string.find_parent("pre"):
+                string.replace_with(re.sub(r"\s+", " ", string))
+        text = re.sub(r"\n[ \t]*\n\s*", "\n\n", _MARKDOWN.convert_soup(main)).strip()
     except ScrapeError:
         raise
     except ParserRejectedMarkup as exc:
@@ -110,7 +120,9 @@ def parse_html(markup: str | bytes, base_url: str = "", charset: str | None = No
     return Page(
         url=base_url, final_url=base_url,
         canonical_url=urljoin(base_url, str(canonical["href"])) if canonical and canonical.get("href") else None,
-        title=title or (headings[0] if headings else ""), text=text, headings=headings, links=links,
+        # The page's own top heading, not the <title>'s "Page — Site name"; else the <title>.
+        title=(top.get_text(" ", strip=True) if top else "") or title or (headings[0] if headings else ""),
+        text=text, headings=headings, links=links,
         content_type="text/html", charset=charset,
     )
 
