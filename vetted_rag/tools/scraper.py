@@ -25,8 +25,8 @@ from urllib.robotparser import RobotFileParser
 import requests
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, NavigableString, UnicodeDammit
 from bs4.exceptions import ParserRejectedMarkup
-from markdownify import MarkdownConverter
 from langchain_core.tools import StructuredTool
+from markdownify import MarkdownConverter
 from pydantic import BaseModel, Field
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
