@@ -301,3 +301,15 @@ def test_a_list_of_short_items_is_a_phrase():
     # A sentence with commas is no list.
     assert not check_relevance("Which file types can be ingested?", "It is stored in the knowledge base as Markdown, text, HTML [1].",
                                passages).ok
+
+
+def test_the_heading_a_passage_sentence_stands_under_ties_it_to_the_question():
+    """"Guido van Rossum" for "Who created Python?" comes from "Here's a very brief summary of what started it all,
+    written by Guido van Rossum" under the Python FAQ's heading "Why was Python created in the first place?"."""
+    passage = {"text": "Here’s a very brief summary of what started it all, written by Guido van Rossum: I had extensive "
+                       "experience with implementing an interpreted language.",
+               "source": "faq/general.html", "title": "General Python FAQ › Why was Python created in the first place?"}
+    assert check_relevance("Who created Python?", "Guido van Rossum [1]", [passage]).ok
+    # The document's own name ties nothing: every sentence of a README stands under it.
+    untitled = passage | {"title": "Python created"}
+    assert not check_relevance("Who created Python?", "Guido van Rossum [1]", [untitled]).ok

@@ -160,7 +160,7 @@ def same_question(asked: str, cached: str, cached_answer: str = "", passages: li
     if dropped or not cached_answer:
         return Equivalence(False, f"they differ in {', '.join(sorted(differ)[:4])}")
     stated = set(_content(cached_answer)).union(
-        *(_content(text) for text, _ in stating_sentences(cached, cached_answer, passages or [])))
+        *(_content(unit.text) for unit in stating_sentences(cached, cached_answer, passages or [])))
     uncovered = sorted((only_a & differ) - stated)
     if not uncovered:
         return Equivalence(True, "it adds to the cached question only words its stored answer or its passage sentence state")

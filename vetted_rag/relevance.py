@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 from pathlib import Path
 
 from vetted_rag.grounding import (
@@ -230,28 +231,41 @@ class RelevanceVerdict:
     reason: str
 
 
-def stating_sentences(question: str, claim: str, passages: list[dict]) -> list[tuple[str, frozenset[str]]]:
-    """The passage sentences (with their content words) that state what some sentence of the answer
-    adds to the question. A part that adds a code span or a URL ("At `/metrics`", "use `pip install x`") is
-    stated where its spans are, whatever words frame them; a line of a code block where the passages
-    show that line."""
+class Stating(NamedTuple):
+    """A passage sentence that states part of an answer: its content words, and those of the section heading it
+    stands under (not the document's name)."""
+
+    text: str
+    words: frozenset[str]
+    section: frozenset[str]
+
+
+def _section_words(passage: dict) -> frozenset[str]:
+    return frozenset(content_words(" ".join(passage.get("title", "").split(" › ")[1:])))
+
+
+def stating_sentences(question: str, claim: str, passages: list[dict]) -> list[Stating]:
+    """The passage sentences that state what some sentence of the answer adds to the question. A part that adds
+    a code span or a URL ("At `/metrics`", "use `pip install x`") is stated where its spans are, whatever words
+    frame them; a line of a code block where the passages show that line."""
     asked = content_words(_compounds(question))
-    texts = [with_subject(p) for p in passages]
-    units = list(zip(passage_sentences(texts), sentence_words(texts)))
-    stating: dict[str, frozenset[str]] = {}  # each sentence once, however many parts of the answer it states
+    units = [Stating(text, words, _section_words(p)) for p in passages
+             for text, words in zip(passage_sentences([with_subject(p)]), sentence_words([with_subject(p)]))]
+    stating: dict[str, Stating] = {}  # each sentence once, however many parts of the answer it states
     for part in sentences(claim):
         added = content_words(part) - asked
         # A URL is stated where it is written, like a code span ("<https://websockets.readthedocs.io/>" for
         # "Where is the websockets documentation?"): the words around it carry the claim.
         spans = [span.lower() for span in new_code_spans(question, part) | set(URL.findall(part))]
-        for text, words in units:
-            if (spans and all(s in text.lower() for s in spans)) or (added and len(added & words) * 2 >= len(added)):
-                stating[text] = words
+        for unit in units:
+            if (spans and all(s in unit.text.lower() for s in spans)) or \
+                    (added and len(added & unit.words) * 2 >= len(added)):
+                stating.setdefault(unit.text, unit)
     code_lines = {_code_line(line) for _, body in code_blocks(claim) for line in body.splitlines()} - {""}
-    for text, words in units:
-        if _code_line(text) in code_lines:
-            stating[text] = words
-    return list(stating.items())
+    for unit in units:
+        if _code_line(unit.text) in code_lines:
+            stating.setdefault(unit.text, unit)
+    return list(stating.values())
 
 
 def _code_line(line: str) -> str:
@@ -259,13 +273,14 @@ def _code_line(line: str) -> str:
     return " ".join(re.sub(r"^\s*(?:\$|>>>|\.\.\.|>)\s", "", line).split()).lower()
 
 
-def evidence_tie(question: str, stating: list[tuple[str, frozenset[str]]]) -> int:
+def evidence_tie(question: str, stating: list[Stating], sections: bool = False) -> int:
     """How many question words the passage sentence that states an answer sentence's addition
     (`stating_sentences`) shares with the question (the best such sentence, for any sentence of the
-    answer: a longer answer adds details to its key claim in further sentences); -1 when no passage
-    sentence states any of them."""
+    answer: a longer answer adds details to its key claim in further sentences), with `sections` counting the
+    words of the heading it stands under too; -1 when no passage sentence states any of them."""
     asked = content_words(question)
-    return max((len(words & asked) for _, words in stating), default=-1)
+    return max((len((unit.words | (unit.section if sections else frozenset())) & asked) for unit in stating),
+               default=-1)
 
 
 def unverifiable(question: str, answer: str) -> str | None:
@@ -401,9 +416,12 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
         # "Which GPU does vetted-rag need?" answered with a copied paragraph about the CPU model: a sentence
         # answer to "which <noun>" names that noun, or comes from a passage sentence that does.
         kind_of = stem(noun.group(1).lower())
-        if kind_of not in said and not any(kind_of in words for _, words in stating):
+        if kind_of not in said and not any(kind_of in unit.words for unit in stating):
             return RelevanceVerdict(False, f"the question asks which {noun.group(1)}; the answer never names one")
     if tie is not None:
+        # A sentence under the heading "Why was Python created in the first place?" is about who created Python,
+        # though it only says "written by Guido van Rossum": its section's heading ties it to the question.
+        tie = evidence_tie(question, stating, sections=True)
         if tie < MIN_EVIDENCE_TIE:
             return RelevanceVerdict(False, "no passage sentence states the answer together with what the question asks about"
                                     if tie < 0 else "the passage sentence behind the answer is not about the question")
