@@ -77,16 +77,18 @@ def what_is_section() -> str:
 
     dev_before, dev_now = load("third_party_what_is_hybrid.json"), load("third_party_what_is.json")
     held_before, held_now = load("third_party_what_is_held_out_hybrid.json"), load("third_party_what_is_held_out.json")
+    dev_previous, held_previous = load("third_party_what_is_b6a3759.json"), load("third_party_what_is_held_out_b6a3759.json")
 
     def judged(report: dict) -> str:
         right = sum(r["status"] == "answered" and r["correct_by_hand"] for r in report["rows"])
         answered = sum(r["status"] == "answered" for r in report["rows"])
         return f"{right} / {answered - right} / {answered}"
 
-    rows = "\n".join(
-        f"| {b['question']} | {b['status']}: {(b['answer'] or b['stop_reason'])[:60]} | "
-        f"{n['status']}: {(n['answer'] or n['stop_reason'])[:60]} |"
-        .replace("\n", " ") for b, n in zip(held_before["rows"], held_now["rows"]))
+    def cell(row: dict) -> str:
+        return f"{row['status']}: {(row['answer'] or row['stop_reason'])[:60]}".replace("\n", " ")
+
+    rows = "\n".join(f"| {b['question']} | {cell(b)} | {cell(p)} | {cell(n)} |"
+                      for b, p, n in zip(held_before["rows"], held_previous["rows"], held_now["rows"]))
     return f"""## "What is X?" (`relevance.undefined`, `grounding.with_subject`)
 
 The first question a newcomer asks of a README. Before (`922a317`), over 18 READMEs of the first three
@@ -104,25 +106,26 @@ server, for Python", which is uvicorn's tagline: the tagline never says "uvicorn
 Cells: answered and correct / answered but wrong / answered, out of {dev_now['questions']} and {held_now['questions']}
 questions.
 
-| set | before | now |
-|---|---|---|
+| set | before | previous stop (`b6a3759`) | now |
+|---|---|---|---|
 | `third_party_what_is.json` (the questions the rules were built from; correct = contains the expected phrase) | \
-{cells(dev_before)} | {cells(dev_now)} |
-| held out: 16 other READMEs, written before either run, judged by hand | {judged(held_before)} | {judged(held_now)} |
+{cells(dev_before)} | {cells(dev_previous)} | {cells(dev_now)} |
+| held out: 16 other READMEs, written before either run, judged by hand | {judged(held_before)} | \
+{judged(held_previous)} | {judged(held_now)} |
 
 By hand, "before" on the first set was 8 right and 2 wrong: "MurmurHash (MurmurHash3)" contains the phrase
 expected for mmh3. The held-out run before the last fix released "filesystem_spec" for fsspec (its
-repository's name); the rule then took bare identifiers as names too, and "now" is the run of the final
-code (`0c5c6a0`, after that fix and the URL rule; it also answered "What is h11?", rightly, from h11's
-lede). The first set's "now" was run before those two fixes; the final code gave the same 18 results. The
+repository's name); the rule then took bare identifiers as names too, and "previous stop" is the run of
+`0c5c6a0` (after that fix and the URL rule; it also answered "What is h11?", rightly, from h11's
+lede). The first set's "previous stop" run was made before those two fixes; the final code gave the same 18 results. The
 labelled verdicts did not change (`vetted-rag eval --graders 3000 --seed 2`, both HaluEval splits), nor
 did the third-party sets 1–4 except set 1's "What is Uvicorn?" and, in the final run, its hiredis install
 command (answered in earlier stops' runs too), both now answered (section "Documents nobody here wrote").
 
-Held out, both runs:
+Held out, every run:
 
-| question | before | now |
-|---|---|---|
+| question | before | previous stop | now |
+|---|---|---|---|
 {rows}"""
 
 
@@ -345,6 +348,7 @@ answer can differ in a token, as any change of batch size would.""")
     if (RESULTS / "sample_kb_more_questions.json").exists():
         more, before = load("sample_kb_more_questions.json"), load("sample_kb_more_questions_before.json")
         vector_only = load("sample_kb_more_questions_vector_only.json")
+        previous = load("sample_kb_more_questions_b6a3759.json")
 
         def by_split(report: dict, split: str) -> str:
             rows = [r for r in report["rows"] if r.get("split") == split]
@@ -366,6 +370,7 @@ bench/data/sample_kb_more_questions.json --out bench/results/sample_kb_more_ques
 |---|---|---|---|---|
 | before | {by_split(before, 'tune')} | {by_split(before, 'held_out')} | {before['answered_but_wrong']} | {before['unanswerable_answered']} / 2 |
 | vector only | {by_split(vector_only, 'tune')} | {by_split(vector_only, 'held_out')} | {vector_only['answered_but_wrong']} | {vector_only['unanswerable_answered']} / 2 |
+| previous stop (`b6a3759`) | {by_split(previous, 'tune')} | {by_split(previous, 'held_out')} | {previous['answered_but_wrong']} | {previous['unanswerable_answered']} / 2 |
 | now | {by_split(more, 'tune')} | {by_split(more, 'held_out')} | {more['answered_but_wrong']} | {more['unanswerable_answered']} / 2 |
 
 What failed before, in the traces: a regenerated answer repeated the reviewer's feedback ("The
@@ -396,10 +401,11 @@ precision as before these changes (two releases swapped, one right answer for an
         summary, tables = [], []
         for name, questions in sets:
             tp = load(f"{name}.json")
-            before, vector_only, hybrid = (load(f"{name}_{when}.json") if (RESULTS / f"{name}_{when}.json").exists()
-                                           else None for when in ("before", "vector_only", "hybrid"))
+            before, vector_only, hybrid, previous = (
+                load(f"{name}_{when}.json") if (RESULTS / f"{name}_{when}.json").exists() else None
+                for when in ("before", "vector_only", "hybrid", "b6a3759"))
             summary.append(f"| `{questions}` | {tp['documents']} | {tp['questions']} | {counts(before)} | "
-                           f"{counts(vector_only)} | {counts(hybrid)} | {counts(tp)} |")
+                           f"{counts(vector_only)} | {counts(hybrid)} | {counts(previous)} | {counts(tp)} |")
             rows = "\n".join(f"| {r['doc']} | {r['question']} | {r['status']} | {'yes' if r['correct'] else ''} | "
                              f"{(r['answer'] or r['stop_reason'])[:80]} |".replace("\n", " ") for r in tp["rows"])
             tables.append(f"""`{questions}`:
@@ -421,14 +427,14 @@ once the URL answer was seen. The sixth asks "What is <package>?" of 18 READMEs 
 the first question a newcomer asks, written after two wrong `answered` results on it (pathspec, mmh3)
 and used to build the definition rule and the lede rule (section "What is X?"). "Before" is the code at the start of the session
 that changed the checks for code blocks, commands and names; "vector only" is `35f8492`, that session's
-final code; "hybrid" is `922a317`, with hybrid retrieval (section above); "now" adds the definition,
-lede and URL rules.
+final code; "hybrid" is `922a317`, with hybrid retrieval (section above); "previous stop" is `b6a3759`,
+which added the definition, lede and URL rules; "now" adds this stop's changes (section "This stop").
 `third_party_questions.json` asked "What license does uvicorn use?" as unanswerable, but uvicorn's README
 says "Uvicorn is BSD licensed code": hybrid retrieval found it, and the question now expects "BSD" (in
 every column; no earlier run answered it).
 
-| set | READMEs | questions | before: correct / wrong / answered | vector only | hybrid | now |
-|---|---|---|---|---|---|---|
+| set | READMEs | questions | before: correct / wrong / answered | vector only | hybrid | previous stop | now |
+|---|---|---|---|---|---|---|---|
 """ + "\n".join(summary) + "\n\n" + "\n\n".join(tables))
     if (RESULTS / "cache_equivalence.json").exists():
         ce = load("cache_equivalence.json")

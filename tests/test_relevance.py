@@ -310,6 +310,14 @@ def test_the_heading_a_passage_sentence_stands_under_ties_it_to_the_question():
                        "experience with implementing an interpreted language.",
                "source": "faq/general.html", "title": "General Python FAQ › Why was Python created in the first place?"}
     assert check_relevance("Who created Python?", "Guido van Rossum [1]", [passage]).ok
+    # A sentence answer's focus may be carried by the heading too: "Use `os.remove(filename)` …" under "How do I
+    # delete a file?".
+    removal = {"text": "Use `os.remove(filename)` or `os.unlink(filename)`; for documentation, see the `os` module.",
+               "source": "faq/library.html", "title": "Library and Extension FAQ › How do I delete a file?"}
+    assert check_relevance("How do I delete a file?", "Use `os.remove(filename)` or `os.unlink(filename)`; for "
+                           "documentation, see the `os` module [1].", [removal]).ok
+    assert not check_relevance("How do I delete a file?", "Use `os.remove(filename)` or `os.unlink(filename)`; for "
+                               "documentation, see the `os` module [1].", [removal | {"title": "Library FAQ"}]).ok
     # The document's own name ties nothing: every sentence of a README stands under it.
     untitled = passage | {"title": "Python created"}
     assert not check_relevance("Who created Python?", "Guido van Rossum [1]", [untitled]).ok

@@ -402,10 +402,12 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
     if not focus:
         return RelevanceVerdict(True, f"answers a {kind or 'open'} question")
     stating = stating_sentences(question, claim, passages) if passages else []
-    tie = evidence_tie(question, stating) if passages else None
+    # A sentence under the heading "Why was Python created in the first place?" is about who created Python,
+    # though it only says "written by Guido van Rossum": its section's heading ties it to the question.
+    tie = evidence_tie(question, stating, sections=True) if passages else None
     if not is_phrase(claim) and asked:
-        # Or the passage sentence the answer comes from carries every word of the focus ("A budget ran
-        # out…" from "The status `unverified` means a budget ran out…"); most of them is not enough.
+        # Or the passage sentence the answer comes from (with its heading) carries every word of the focus ("A
+        # budget ran out…" from "The status `unverified` means a budget ran out…"); most of them is not enough.
         share = len(said & asked) / len(asked)
         if share < FOCUS_SHARE and (tie or 0) < len(asked):
             return RelevanceVerdict(False, f"the answer does not address the question's focus "
@@ -419,9 +421,6 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
         if kind_of not in said and not any(kind_of in unit.words for unit in stating):
             return RelevanceVerdict(False, f"the question asks which {noun.group(1)}; the answer never names one")
     if tie is not None:
-        # A sentence under the heading "Why was Python created in the first place?" is about who created Python,
-        # though it only says "written by Guido van Rossum": its section's heading ties it to the question.
-        tie = evidence_tie(question, stating, sections=True)
         if tie < MIN_EVIDENCE_TIE:
             return RelevanceVerdict(False, "no passage sentence states the answer together with what the question asks about"
                                     if tie < 0 else "the passage sentence behind the answer is not about the question")
