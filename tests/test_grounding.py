@@ -219,4 +219,11 @@ def test_an_opening_clause_that_restates_the_question_is_no_claim():
                              question=question).ok
     assert not check_support("When a client exceeds the daily rate limit, they get HTTP 429 [1].", passages,
                              question=question).ok
+    # A premise the passages do not state is no rewording: "To enable the cache on a GPU," over a passage that never
+    # says "enable" or "GPU" (seen once the clause was let through whole) is checked like any claim.
+    cache = [{"id": "c", "source": "cache.md", "title": "The semantic cache", "chunk": 0,
+              "text": "To clear the cache, run `vetted-rag cache clear`. To bypass the cache for one question, pass "
+                      "`--no-cache` to `vetted-rag ask`."}]
+    assert not check_support("To enable the cache on a GPU, run `vetted-rag cache clear` [1].", cache,
+                             question="How do I enable the cache on a GPU?").ok
 

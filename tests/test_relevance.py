@@ -318,6 +318,11 @@ def test_the_heading_a_passage_sentence_stands_under_ties_it_to_the_question():
                            "documentation, see the `os` module [1].", [removal]).ok
     assert not check_relevance("How do I delete a file?", "Use `os.remove(filename)` or `os.unlink(filename)`; for "
                                "documentation, see the `os` module [1].", [removal | {"title": "Library FAQ"}]).ok
+    # A topic heading ties nothing either: "$5 of free credits" under "Chroma Cloud" (seen in a run) does not say what
+    # Chroma Cloud costs per month.
+    credits = {"text": "Our hosted service, Chroma Cloud, powers serverless search. Create a DB and try it out in under "
+                       "30 seconds with $5 of free credits.", "source": "chromadb.md", "title": "chromadb › Chroma Cloud"}
+    assert not check_relevance("How much does Chroma Cloud cost per month?", "$5 of free credits [1]", [credits]).ok
     # The document's own name ties nothing: every sentence of a README stands under it.
     untitled = passage | {"title": "Python created"}
     assert not check_relevance("Who created Python?", "Guido van Rossum [1]", [untitled]).ok

@@ -229,11 +229,20 @@ def identifiers(text: str) -> list[tuple[str, str]]:
 _LEAD_CLAUSE = re.compile(r"^\s*(?:when|whenever|if|once|to|for)\b[^,.;:!?`\[]{1,100},\s*", re.I)
 
 
-def without_restated_question(sentence: str, question: str) -> str:
-    """`sentence` without an opening clause whose every content word is the question's: it is the
-    question's own condition or purpose, not a claim of the answer (the rest of the sentence is)."""
+# A restated opening clause is let through when the passages state most of its words: "exceeds" for "over the
+# limit" is a rewording; "To enable the cache on a GPU," over passages that never say "enable" or "GPU" is a
+# premise they do not support.
+RESTATED_CLAUSE_STATED = 0.6
+
+
+def without_restated_question(sentence: str, question: str, evidence: Evidence) -> str:
+    """`sentence` without an opening clause whose every content word is the question's and most of whose words
+    `evidence` states: it is the question's own condition or purpose, not a claim of the answer (the rest of the
+    sentence is)."""
     lead = _LEAD_CLAUSE.match(sentence) if question else None
-    if lead and content_words(lead.group(0)) <= content_words(question):
+    words = content_words(lead.group(0)) if lead else set()
+    if words and words <= content_words(question) and \
+            len(words & evidence.stems) >= RESTATED_CLAUSE_STATED * len(words):
         return sentence[lead.end():]
     return sentence
 
@@ -242,7 +251,7 @@ def unsupported_units(sentence: str, evidence: Evidence, question: str = "") -> 
     """The claim units of `sentence` that `evidence` does not contain (empty: fully supported).
     A leading "Yes,"/"No," is the reply to a yes/no question, not a claim; the rest is checked; so is what
     follows an opening clause that restates `question`."""
-    claim = without_restated_question(_LEADING_REPLY.sub("", CITATION.sub(" ", sentence)), question)
+    claim = without_restated_question(_LEADING_REPLY.sub("", CITATION.sub(" ", sentence)), question, evidence)
     missing = [url for url in URL.findall(claim) if url.lower().rstrip(".,;:") not in evidence.raw]
     claim = URL.sub(" ", claim)  # a URL is found verbatim or not at all
     missing += [t for t in dict.fromkeys(tokens(claim))

@@ -232,8 +232,8 @@ class RelevanceVerdict:
 
 
 class Stating(NamedTuple):
-    """A passage sentence that states part of an answer: its content words, and those of the section heading it
-    stands under (not the document's name)."""
+    """A passage sentence that states part of an answer: its content words, and those of the FAQ-style heading (a
+    question) it stands under."""
 
     text: str
     words: frozenset[str]
@@ -241,7 +241,11 @@ class Stating(NamedTuple):
 
 
 def _section_words(passage: dict) -> frozenset[str]:
-    return frozenset(content_words(" ".join(passage.get("title", "").split(" › ")[1:])))
+    """The words of the passage's section heading when it asks a question ("How do I delete a file?"): what the
+    sentences under it answer. A topic heading ties nothing: "$5 of free credits" under "Chroma Cloud" does not
+    say what Chroma Cloud costs per month, nor does the document's name, which every sentence stands under."""
+    section = " ".join(passage.get("title", "").split(" › ")[1:])
+    return frozenset(content_words(section)) if "?" in section else frozenset()
 
 
 def stating_sentences(question: str, claim: str, passages: list[dict]) -> list[Stating]:
