@@ -184,6 +184,81 @@ answers is in the "Runs" note of the first section.
 """
 
 
+def this_stop_section() -> str:
+    """The newcomer's third question set and the Python FAQ (HTML): what the traces showed and what changed."""
+    def cells(report: dict) -> str:
+        answerable = report.get("answerable", report.get("questions", 0) - 3)
+        unanswerable = report.get("unanswerable_answered",
+                                  sum(r["status"] == "answered" for r in report["rows"] if not r.get("expect")))
+        return (f"{report['answered_and_correct']} / {answerable}, {report['answered_but_wrong']}, "
+                f"{unanswerable} / 3")
+
+    new = {when: load(f"sample_kb_new_questions{when}.json") for when in ("_b6a3759", "_988d9bb", "")}
+    faq = {when: load(f"python_faq{when}.json") for when in ("_3207d79", "")}
+
+    def faq_rows() -> str:
+        return "\n".join(f"| {b['question']} | {b['status']} | {n['status']} | {'yes' if n['correct'] else ''} | "
+                         f"{(n['answer'] or n['stop_reason'])[:80]} |".replace("\n", " ")
+                         for b, n in zip(faq["_3207d79"]["rows"], faq[""]["rows"]))
+    return f"""## This stop: a third set of newcomer questions, and HTML documents (the Python FAQ)
+
+Two sets written before any run of them. `bench/data/sample_kb_new_questions.json`: 15 more natural
+questions about the shipped docs, and 3 they do not answer (`python bench/sample_questions.py --questions
+bench/data/sample_kb_new_questions.json`). `bench/data/python_faq_questions.json`: 15 questions a user asks
+of Python's FAQ pages (general, programming, library, design; the HTML of Debian's `python3.11-doc`), and 3
+they do not answer (`python bench/third_party_docs.py bench/data/python_faq_questions.json --docs FOLDER`).
+Cells: answered and correct / answerable, answered but wrong, unanswerable answered.
+
+| set | previous stop (`b6a3759`) | after the first fixes (`988d9bb`) | now |
+|---|---|---|---|
+| shipped docs, newcomer set 3 | {cells(new['_b6a3759'])} | {cells(new['_988d9bb'])} | {cells(new[''])} |
+| Python FAQ (HTML) | {cells(faq['_3207d79'])} (`3207d79`, the HTML parser of the previous stop) | – | {cells(faq[''])} |
+
+What the traces of the first runs showed, and the change each led to (labelled verdicts on both HaluEval
+splits identical before and after each change, case by case):
+
+- "When a client exceeds the rate limit, they get HTTP 429 …" failed on "exceeds", a word of the question the
+  answer restated as its opening clause. An opening clause ("When …,", "To …,", "If …,") whose every word is
+  the question's, and most of whose words the cited passages state, is the question's condition or purpose,
+  not a claim: the rest of the sentence is checked (`grounding.without_restated_question`), also when
+  citations are attributed. The first version let any restating clause through, and a run released "To
+  enable the cache on a GPU, you can run `vetted-rag cache clear` …" for an unanswerable question; hence
+  "most of its words stated" (the passages say neither "enable" nor "GPU").
+- "Markdown, text, HTML files or a folder" for "Which file types can be ingested?" was held to a sentence's
+  focus share; a list of short items without a verb answers as a phrase, tied by its passage sentence.
+- "the `top_k` parameter" failed on "parameter": "parameter", "option" and "value" name the kind of a
+  documented thing, like "command" (connectives).
+- The Python FAQ came out of the HTML parser one inline element per line ("The\\nshutil\\nmodule contains
+  a\\ncopyfile()\\nfunction."), its FAQ headings as plain lines, code one token per line; chunks were cited
+  by Python comments ("# Depends on the station_id…") and "Guido van\\nRossum" was no name of any sentence.
+  HTML is now converted to Markdown (markdownify; headings, code blocks, inline code inside its sentence),
+  and a page is named by its h1, not by its `<title>` ("… — Python 3.11.2 documentation"). The injection
+  screen was re-measured on the new text (section "Prompt-injection screening").
+- "Guido van Rossum" for "Who created Python?" comes from "…, written by Guido van Rossum" under the heading
+  "Why was Python created in the first place?": a heading that asks a question (FAQ style) now counts toward
+  the tie of the sentences under it to the question, and toward the focus they carry. The first version let
+  any section heading count, and a run released "$5 of free credits" (under "Chroma Cloud") for "How much does
+  Chroma Cloud cost per month?", a question chromadb's README does not answer; topic headings, like the
+  document's name, tie nothing.
+- 18 of the 43 bench READMEs have no prose line in their first chunk (badges, a title, rich's list of
+  translations), so their lede was never read; it is now marked at ingest on the first chunk that has one,
+  and list items are no lede: set 5's "Which library does pybase64 wrap?" is now answered ("libbase64").
+- Found in the traces and left: the model often adds a word the passage does not say ("status code is
+  returned", "it was inspired by"), is told so, and writes the same sentence again; the run then stops as a
+  loop. The support check is right to refuse those words.
+
+Tried and dropped: folding irregular verbs ("found" → "find") let 4 more hallucinations through the support
+check and 2 more non-answers through the answer check on the dev split, and caught none it did not before.
+
+The one `answered` result of `3207d79` counted wrong, "Van Rossum thought he needed a name that was short,
+unique, and slightly mysterious, so he decided to call the language Python" for "Why is Python called
+Python?", is true but leaves out Monty Python. Python FAQ, question by question (first column: `3207d79`):
+
+| question | before | now | correct | answer |
+|---|---|---|---|---|
+{faq_rows()}"""
+
+
 def main() -> None:
     sections = ["""# Measured results
 
@@ -242,6 +317,8 @@ thread per idle core when the model loads, read from /proc/stat over 0.2 s.""")
         sections.append(retrieval_section())
     if (RESULTS / "third_party_what_is_held_out.json").exists():
         sections.append(what_is_section())
+    if (RESULTS / "python_faq.json").exists():
+        sections.append(this_stop_section())
     if (RESULTS / "graders_dev.json").exists():
         dev, held = load("graders_dev.json"), load("graders_held_out.json")
         text = f"""## The checks alone (`vetted-rag eval --graders N --dataset FILE`)
