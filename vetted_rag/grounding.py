@@ -226,7 +226,7 @@ def identifiers(text: str) -> list[tuple[str, str]]:
 
 # An answer's opening clause that only restates the question: "When a client exceeds the rate limit, …" for
 # "What happens when a client exceeds the rate limit?", "To run your own model, …" for "How do I run …?".
-_LEAD_CLAUSE = re.compile(r"^\s*(?:when|whenever|if|once|to|for)\b[^,.;:!?`\[]{1,100},\s*", re.I)
+_LEAD_CLAUSE = re.compile(r"^\s*(?:when|whenever|if|once|to|for)\b[^,.;:!?`\[]{1,100},\s*", re.IGNORECASE)
 # It is let through when the passages state most of its words: "exceeds" for "over the limit" is a rewording;
 # "To enable the cache on a GPU," over passages that never say "enable" or "GPU" is a premise they do not support.
 RESTATED_CLAUSE_STATED = 0.6
