@@ -164,12 +164,21 @@ def lede_offset(text: str) -> int | None:
     return None
 
 
+TITLE_SEPARATOR = " › "  # a chunk's title: its document's title, then its section's (knowledge/store.section_title)
+
+
+def title_parts(passage: dict) -> tuple[str, str]:
+    """(document, section) of a passage's title "Document › Section" (section "" for a document's own)."""
+    document, _, section = passage.get("title", "").partition(TITLE_SEPARATOR)
+    return document.strip(), section
+
+
 def with_subject(passage: dict) -> str:
     """The passage's text, its document's first prose line (the lede) read as said of the document: a README's
     tagline names no subject ("An ASGI web server, for Python." under uvicorn's logo), a Wikipedia-style lede
     does. So a claim about the document ("Uvicorn is an ASGI web server") is stated together in that line. The
     lede is in the chunk marked `lede` at ingest: the first chunk that has a prose line."""
-    text, subject = passage["text"], passage.get("title", "").split(" › ")[0].strip()
+    text, subject = passage["text"], title_parts(passage)[0]
     offset = lede_offset(text) if passage.get("lede") and subject else None
     return text if offset is None else f"{text[:offset]}{subject}: {text[offset:]}"
 

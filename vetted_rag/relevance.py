@@ -33,6 +33,7 @@ from vetted_rag.grounding import (
     sentence_words,
     sentences,
     stem,
+    title_parts,
     tokens,
     with_subject,
 )
@@ -244,7 +245,7 @@ def _section_words(passage: dict) -> frozenset[str]:
     """The words of the passage's section heading when it asks a question ("How do I delete a file?"): what the
     sentences under it answer. A topic heading ties nothing: "$5 of free credits" under "Chroma Cloud" does not
     say what Chroma Cloud costs per month, nor does the document's name, which every sentence stands under."""
-    section = " ".join(passage.get("title", "").split(" › ")[1:])
+    section = title_parts(passage)[1]
     return frozenset(content_words(section)) if "?" in section else frozenset()
 
 
@@ -253,8 +254,10 @@ def stating_sentences(question: str, claim: str, passages: list[dict]) -> list[S
     a code span or a URL ("At `/metrics`", "use `pip install x`") is stated where its spans are, whatever words
     frame them; a line of a code block where the passages show that line."""
     asked = content_words(_compounds(question))
-    units = [Stating(text, words, _section_words(p)) for p in passages
-             for text, words in zip(passage_sentences([with_subject(p)]), sentence_words([with_subject(p)]))]
+    units: list[Stating] = []
+    for passage in passages:
+        text, section = with_subject(passage), _section_words(passage)
+        units += [Stating(s, words, section) for s, words in zip(passage_sentences([text]), sentence_words([text]))]
     stating: dict[str, Stating] = {}  # each sentence once, however many parts of the answer it states
     for part in sentences(claim):
         added = content_words(part) - asked
@@ -277,14 +280,14 @@ def _code_line(line: str) -> str:
     return " ".join(re.sub(r"^\s*(?:\$|>>>|\.\.\.|>)\s", "", line).split()).lower()
 
 
-def evidence_tie(question: str, stating: list[Stating], sections: bool = False) -> int:
+def evidence_tie(question: str, stating: list[Stating]) -> int:
     """How many question words the passage sentence that states an answer sentence's addition
-    (`stating_sentences`) shares with the question (the best such sentence, for any sentence of the
-    answer: a longer answer adds details to its key claim in further sentences), with `sections` counting the
-    words of the heading it stands under too; -1 when no passage sentence states any of them."""
+    (`stating_sentences`), with the question heading it stands under, shares with the question (the best such
+    sentence, for any sentence of the answer: a longer answer adds details to its key claim in further
+    sentences); -1 when no passage sentence states any of them. A sentence under "Why was Python created in the
+    first place?" is about who created Python, though it only says "written by Guido van Rossum"."""
     asked = content_words(question)
-    return max((len((unit.words | (unit.section if sections else frozenset())) & asked) for unit in stating),
-               default=-1)
+    return max((len((unit.words | unit.section) & asked) for unit in stating), default=-1)
 
 
 def unverifiable(question: str, answer: str) -> str | None:
@@ -328,7 +331,7 @@ def _written_as_code(text: str, passages: list[dict]) -> bool:
 def _names(passages: list[dict], sections: bool = True) -> str:
     """What names the documents of `passages`: their file names and titles, with or without the section
     part of a title ("Redis › Example")."""
-    titles = (p.get("title", "") if sections else p.get("title", "").split(" › ")[0] for p in passages)
+    titles = (p.get("title", "") if sections else title_parts(p)[0] for p in passages)
     return " ".join(f"{Path(p.get('source', '')).stem} {title}" for p, title in zip(passages, titles))
 
 
@@ -406,9 +409,7 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
     if not focus:
         return RelevanceVerdict(True, f"answers a {kind or 'open'} question")
     stating = stating_sentences(question, claim, passages) if passages else []
-    # A sentence under the heading "Why was Python created in the first place?" is about who created Python,
-    # though it only says "written by Guido van Rossum": its section's heading ties it to the question.
-    tie = evidence_tie(question, stating, sections=True) if passages else None
+    tie = evidence_tie(question, stating) if passages else None
     if not is_phrase(claim) and asked:
         # Or the passage sentence the answer comes from (with its heading) carries every word of the focus ("A
         # budget ran out…" from "The status `unverified` means a budget ran out…"); most of them is not enough.

@@ -24,7 +24,7 @@ from langchain_text_splitters import Language, RecursiveCharacterTextSplitter
 
 from vetted_rag.graph.configuration import Configuration
 from vetted_rag.graph.state import Passage
-from vetted_rag.grounding import content_words, lede_offset
+from vetted_rag.grounding import TITLE_SEPARATOR, content_words, lede_offset
 from vetted_rag.knowledge.embeddings import chroma_embedding_function
 from vetted_rag.knowledge.lexical import LexicalIndex
 from vetted_rag.tools.scraper import ScrapeError, parse_html
@@ -127,7 +127,7 @@ def section_title(doc: SourceDocument, chunk: str, start: int = 0) -> str:
     at = doc.text.find(chunk[:200], start)
     before = [h for h in markdown_headings(doc.text) if at >= 0 and h[0] <= at + len(chunk) // 2]
     section = before[-1][2] if before else ""
-    return doc.title if not section or section == doc.title else f"{doc.title} › {section}"
+    return doc.title if not section or section == doc.title else f"{doc.title}{TITLE_SEPARATOR}{section}"
 
 
 class KnowledgeBase:
