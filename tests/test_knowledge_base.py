@@ -78,6 +78,15 @@ def test_the_lede_chunk_is_the_first_with_a_prose_line_however_far_in(tmp_path):
     assert len(lede_chunks) == 1 and lede_chunks[0] > 0 and 0 in marked
 
 
+def test_a_chunk_stored_before_ledes_were_marked_reads_the_first_chunk_as_the_lede():
+    from vetted_rag.knowledge.store import _passage
+
+    stored_before = {"source": "uvicorn.md", "title": "uvicorn"}
+    assert _passage("a", "text", stored_before | {"chunk": 0}, 0.5)["lede"] is True
+    assert _passage("b", "text", stored_before | {"chunk": 2}, 0.5)["lede"] is False
+    assert _passage("c", "text", stored_before | {"chunk": 0, "lede": False}, 0.5)["lede"] is False  # marked: as marked
+
+
 def test_int8_arithmetic_minilm_is_built_once_and_agrees_with_the_packaged_model(tmp_path, monkeypatch):
     """'minilm-q8' (the cache's question embedder) is the packaged file quantized by onnxruntime: built
     once into the user cache, and close enough to 'minilm' that the cache's measured threshold holds."""
