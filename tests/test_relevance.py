@@ -189,6 +189,17 @@ def test_a_hyphenated_name_is_one_word():
     assert not verdict.ok and "restates" in verdict.reason
 
 
+def test_naming_the_parts_of_a_hyphenated_name_does_not_address_the_focus():
+    lede = [{"text": "Settings management using Pydantic. See the documentation for more details.",
+             "title": "pydantic-settings"}]
+    question = "What does pydantic-settings load settings from?"
+    verdict = check_relevance(question, "Settings management using Pydantic [1]. See the documentation for more details [1].", lede)
+    assert not verdict.ok and "focus" in verdict.reason
+    sources = [{"text": "pydantic-settings loads settings from environment variables and dotenv files.",
+                "title": "pydantic-settings"}]
+    assert check_relevance(question, "It loads settings from environment variables and dotenv files [1].", sources).ok
+
+
 @pytest.mark.parametrize("command", ["`conda install -c conda-forge markdown-it-py`",  # as code, and as plain text
                                      "conda install -c conda-forge markdown-it-py"])
 def test_a_command_cited_from_another_subjects_passage_does_not_answer(command):
@@ -242,7 +253,7 @@ def test_a_sentence_answer_to_which_noun_names_that_noun():
                  "source": "docs/models.md", "title": "Models"}]
     copied = ("The chat model is set with `VETTED_RAG_CHAT_MODEL` [1]. The default chat model is `embedded`: a GGUF file "
               "that runs on the CPU with llama.cpp [1]. It needs no API key and no network [1].")
-    verdict = check_relevance("Which GPU does vetted-rag need?", copied, passages)
+    verdict = check_relevance("Which GPU does the default chat model need?", copied, passages)
     assert not verdict.ok and "which GPU" in verdict.reason
     assert check_relevance("Which chat model is used by default?", "The default chat model is `embedded` [1].", passages).ok
 

@@ -363,6 +363,15 @@ def _focus(question: str) -> set[str]:
     return content_words(question) - QUESTION_FORM_WORDS - content_words(" ".join(form))
 
 
+def _focus_said(question: str, claim: str) -> tuple[set[str], set[str]]:
+    """The question's focus words the answer says, and the focus, in the stricter of two readings: word by word,
+    and with hyphenated names read as one word. "Settings management using Pydantic" names the parts of "What
+    does pydantic-settings load settings from?", not what it asks."""
+    readings = [(content_words(c) & _focus(q), _focus(q)) for q, c in ((question, claim),
+                                                                      (_compounds(question), _compounds(claim)))]
+    return min(readings, key=lambda reading: len(reading[0]) / max(len(reading[1]), 1))
+
+
 def check_relevance(question: str, answer: str, passages: list[dict] | None = None, *,
                     focus: bool = True) -> RelevanceVerdict:
     """Whether `answer` answers `question`. `focus=False` leaves out the tie of the question's words to the
@@ -413,11 +422,11 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
     if not is_phrase(claim) and asked:
         # Or the passage sentence the answer comes from (with its heading) carries every word of the focus ("A
         # budget ran out…" from "The status `unverified` means a budget ran out…"); most of them is not enough.
-        share = len(said & asked) / len(asked)
-        if share < FOCUS_SHARE and (tie or 0) < len(asked):
+        shared, focus_words = _focus_said(question, claim)
+        if len(shared) < FOCUS_SHARE * len(focus_words) and (tie or 0) < len(asked):
             return RelevanceVerdict(False, f"the answer does not address the question's focus "
-                                           f"({len(said & asked)} of {len(asked)} question words: "
-                                           f"{', '.join(sorted(asked - said)[:5])} missing)")
+                                           f"({len(shared)} of {len(focus_words)} question words: "
+                                           f"{', '.join(sorted(focus_words - shared)[:5])} missing)")
     noun = _WHICH_NOUN.match(question)
     if noun and passages is not None and not is_phrase(claim):
         # "Which GPU does vetted-rag need?" answered with a copied paragraph about the CPU model: a sentence
