@@ -110,6 +110,8 @@ def test_parameter_option_and_value_name_the_kind_of_a_documented_thing():
     assert check_support("The number of passages retrieved per question is set by the `top_k` parameter, which "
                          "defaults to 4 [1].", passage).ok
     assert not check_support("The `top_k` parameter is deprecated [1].", passage).ok  # the claim around it is checked
+    signature = [{"text": "secrets.token_urlsafe([nbytes=None])\n:   Return a random URL-safe text string."}]
+    assert check_support("The `secrets.token_urlsafe` function returns a random URL-safe text string [1].", signature).ok
 
 
 INSTALL = [{"id": "i", "source": "readme", "title": "Installation", "chunk": 0,
@@ -226,4 +228,21 @@ def test_an_opening_clause_that_restates_the_question_is_no_claim():
                       "`--no-cache` to `vetted-rag ask`."}]
     assert not check_support("To enable the cache on a GPU, run `vetted-rag cache clear` [1].", cache,
                              question="How do I enable the cache on a GPU?").ok
+
+
+def test_a_restating_clause_may_add_words_the_passages_state():
+    """"To get disk usage statistics about a given path, you can use the `shutil.disk_usage()` function" (seen over
+    the Python docs): "get" is the question's word; "statistics" and "given" are not, but the passage states them."""
+    passages = [{"text": "shutil.disk_usage(path)\n:   Return disk usage statistics about the given path as a named "
+                         "tuple with the attributes total, used and free."}]
+    question = "How do I get the disk usage of a path?"
+    answer = "To get disk usage statistics about a given path, you can use the `shutil.disk_usage()` function [1]."
+    assert check_support(answer, passages, question=question).ok
+    # A word neither the question nor the passages say keeps the clause a claim.
+    assert not check_support("To get disk usage statistics about a remote path, you can use the `shutil.disk_usage()` "
+                             "function [1].", passages, question=question).ok
+    # The question's own words must mostly be stated: "delete" and "run" are not.
+    clear = [{"text": "`vetted-rag traces clear` empties the trace store."}]
+    assert not check_support("To delete a run from the trace store, use `vetted-rag traces clear` [1].", clear,
+                             question="How do I delete a run?").ok
 

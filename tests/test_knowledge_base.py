@@ -53,6 +53,16 @@ def test_chunk_titles_come_from_real_headings_not_code_comments(tmp_path):
     assert titles and all("javascript" not in t for t in titles) and "Chroma › API" in titles
 
 
+def test_an_indented_fence_closes_its_code_block():
+    """HTML → Markdown indents a code block inside a definition ("    ```"); read as no fence, it flipped every later
+    block, and a "# comment" line in the Python docs' secrets recipes became a section title."""
+    from vetted_rag.knowledge.store import markdown_headings
+
+    text = ("## Generating tokens\n\ntoken_hex()\n:   Return a text string.\n\n```\n    >>> token_hex(16)\n    ```\n\n"
+            "## Recipes\n\n```\nimport secrets\n# Other platforms may need their own word-list.\n```\n")
+    assert [title for _, _, title in markdown_headings(text)] == ["Generating tokens", "Recipes"]
+
+
 def test_a_document_without_a_top_level_heading_is_named_by_its_file(tmp_path):
     """uvicorn's README opens with its logo and tagline and has no "# " heading; its first heading is
     "## Quickstart", which named the whole document (and its tagline's chunk) before."""

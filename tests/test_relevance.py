@@ -256,6 +256,15 @@ def test_a_sentence_answer_to_which_noun_names_that_noun():
     verdict = check_relevance("Which GPU does the default chat model need?", copied, passages)
     assert not verdict.ok and "which GPU" in verdict.reason
     assert check_relevance("Which chat model is used by default?", "The default chat model is `embedded` [1].", passages).ok
+    # "What <noun> …" asks for a kind of thing too: seen over the Python docs' secrets page.
+    secrets = [{"text": "The secrets module is used for generating cryptographically strong random numbers suitable "
+                        "for managing data such as passwords and security tokens.", "title": "secrets"}]
+    verdict = check_relevance("What encryption algorithm does the secrets module use?",
+                              "The secrets module uses cryptographically strong random numbers suitable for managing "
+                              "data such as passwords and security tokens [1].", secrets)
+    assert not verdict.ok and "which algorithm" in verdict.reason
+    assert check_relevance("What random numbers does the secrets module generate?",
+                           "The secrets module generates cryptographically strong random numbers [1].", secrets).ok
 
 
 def test_an_answer_to_what_is_a_name_says_what_it_is():
@@ -337,3 +346,13 @@ def test_the_heading_a_passage_sentence_stands_under_ties_it_to_the_question():
     # The document's own name ties nothing: every sentence of a README stands under it.
     untitled = passage | {"title": "Python created"}
     assert not check_relevance("Who created Python?", "Guido van Rossum [1]", [untitled]).ok
+
+
+def test_a_call_without_arguments_is_stated_where_the_passages_write_the_function_with_its_signature():
+    """"You can use the `shutil.which()` function to find the path of an executable" (seen over the Python docs):
+    the passages write `shutil.which(cmd, mode=…, path=None)`, and "function" names the kind of thing, adds no claim."""
+    signature = [{"text": "shutil.which(cmd, mode=os.F_OK | os.X_OK, path=None)\n:   Return the path to an executable "
+                          "which would be run if the given cmd was called.", "title": "shutil"}]
+    answer = "You can use the `shutil.which()` function to find the path of an executable [1]."
+    assert check_relevance("How can I find the path of an executable?", answer, signature).ok
+    assert not check_relevance("How can I find the size of a file?", answer, signature).ok

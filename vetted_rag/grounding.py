@@ -39,13 +39,13 @@ FUNCTION_WORDS = frozenset(
     can could should would will shall may might must you your we our they their he she his her i me my
     so just into about has have had having s t via per us them him hers theirs ours itself""".split()
 )
-# Connectives a sentence may add without the passages saying them (explicit, short). "parameter", "option" and
-# "value" name the kind of a documented thing, as "command" does ("the `top_k` parameter" for "`top_k`, the number
-# of passages"); they changed no labelled verdict on either HaluEval split.
+# Connectives a sentence may add without the passages saying them (explicit, short). "parameter", "option",
+# "value", "function" and "method" name the kind of a documented thing, as "command" does ("the `top_k` parameter"
+# for "`top_k`, the number of passages"); they changed no labelled verdict on either HaluEval split.
 CONNECTIVES = frozenset(
     """according passage passages context document documentation source sources therefore however thus hence
     namely respectively specifically need needs able simply following command use terminal
-    parameter parameters option options value values""".split()
+    parameter parameters option options value values function functions method methods""".split()
 )
 NEGATIONS = frozenset("not no never neither nor none without nothing nobody cannot".split())
 _NUMBER_WORDS = {w: str(n) for n, w in enumerate(
@@ -242,13 +242,15 @@ RESTATED_CLAUSE_STATED = 0.6
 
 
 def without_restated_question(sentence: str, question: str, evidence: Evidence) -> str:
-    """`sentence` without an opening clause whose every content word is the question's and most of whose words
-    `evidence` states: it is the question's own condition or purpose, not a claim of the answer (the rest of the
-    sentence is)."""
+    """`sentence` without an opening clause that restates the question: most of the question's words in it are
+    stated by `evidence`, and so is every other word ("To get disk usage statistics about a given path," for "How
+    do I get the disk usage of a path?" over "Return disk usage statistics about the given path"). It is the
+    question's own condition or purpose, not a claim of the answer (the rest of the sentence is)."""
     lead = _LEAD_CLAUSE.match(sentence) if question else None
     words = content_words(lead.group(0)) if lead else set()
-    if words and words <= content_words(question) and \
-            len(words & evidence.stems) >= RESTATED_CLAUSE_STATED * len(words):
+    restated = words & content_words(question)
+    if restated and words - evidence.stems <= restated and \
+            len(restated & evidence.stems) >= RESTATED_CLAUSE_STATED * len(restated):
         return sentence[lead.end():]
     return sentence
 

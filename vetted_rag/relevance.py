@@ -88,10 +88,11 @@ _ANSWERS_YES_NO = re.compile(r"^\s*(yes|no)\b", re.I)
 # stand between commas right after the question's opening noun.
 _CHOICE_INSIDE = re.compile(r"^\W*(?:which|what|of the two)\b[^,?]{0,40},\s*(?:the\s+)?([^,?]+?)\s+or\s+(?:the\s+)?"
                             r"([^,?]+?)\s*,", re.I)
-# "Which <noun> does/is/can ...?": the noun says what kind of thing answers. Only a one-word noun before the
-# verb: in "Which US naval facility ..." or "Which long-time mistress ..." the first word is no noun.
-_WHICH_NOUN = re.compile(r"^\W*which\s+([A-Za-z][\w-]*)\s+(?:is|are|was|were|do|does|did|can|could|has|have|had|"
-                         r"will|would|should|must|may)\b", re.IGNORECASE)
+# "Which GPU does …?", "What encryption algorithm does …?": the noun before the verb says what kind of thing
+# answers (the last of at most two words: in "Which US naval facility …" the first word is no noun).
+_NOT_A_NOUN = r"(?!(?:else|exactly|then|ever|really|actually)\b)"
+_WHICH_NOUN = re.compile(rf"^\W*(?:which|what)\s+(?:{_NOT_A_NOUN}[A-Za-z][\w-]*\s+)?{_NOT_A_NOUN}([A-Za-z][\w-]*)\s+"
+                         r"(?:is|are|was|were|do|does|did|can|could|has|have|had|will|would|should|must|may)\b", re.IGNORECASE)
 _CHOICE = re.compile(r"[,:]?\s*(?:the\s+)?([^,?]+?)\s+or\s+(?:the\s+)?([^,?]+?)\s*\??\s*$", re.I)
 # "What is uvicorn?" / "What is LangGraph Studio?": the question asks what a named thing is (one or two words,
 # no article: "What is the default port?" asks for a value).
@@ -260,10 +261,11 @@ def stating_sentences(question: str, claim: str, passages: list[dict]) -> list[S
         units += [Stating(s, words, section) for s, words in zip(passage_sentences([text]), sentence_words([text]))]
     stating: dict[str, Stating] = {}  # each sentence once, however many parts of the answer it states
     for part in sentences(claim):
-        added = content_words(part) - asked
+        added = content_words(part) - asked - CONNECTIVE_STEMS
         # A URL is stated where it is written, like a code span ("<https://websockets.readthedocs.io/>" for
-        # "Where is the websockets documentation?"): the words around it carry the claim.
-        spans = [span.lower() for span in new_code_spans(question, part) | set(URL.findall(part))]
+        # "Where is the websockets documentation?"): the words around it carry the claim. A call without
+        # arguments ("`shutil.which()`") names the function the passages write with its signature.
+        spans = [span.lower().removesuffix("()") for span in new_code_spans(question, part) | set(URL.findall(part))]
         for unit in units:
             if (spans and all(s in unit.text.lower() for s in spans)) or \
                     (added and len(added & unit.words) * 2 >= len(added)):
@@ -430,7 +432,7 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
     noun = _WHICH_NOUN.match(question)
     if noun and passages is not None and not is_phrase(claim):
         # "Which GPU does vetted-rag need?" answered with a copied paragraph about the CPU model: a sentence
-        # answer to "which <noun>" names that noun, or comes from a passage sentence that does.
+        # answer to "which/what <noun>" names that noun, or comes from a passage sentence that does.
         kind_of = stem(noun.group(1).lower())
         if kind_of not in said and not any(kind_of in unit.words for unit in stating):
             return RelevanceVerdict(False, f"the question asks which {noun.group(1)}; the answer never names one")

@@ -103,7 +103,7 @@ def read_document(path: Path) -> SourceDocument:
     return document
 
 
-_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+_FENCE = re.compile(r"^\s*(```|~~~)")  # indented too: HTML → Markdown indents a block inside a list or definition
 _ATX = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
 
 
