@@ -2,7 +2,7 @@
 
 import pytest
 
-from vetted_rag.relevance import check_relevance, choice_options, expected_type
+from vetted_rag.relevance import check_relevance, choice_options, expected_type, passage_quote
 
 README = [{"text": "Releases are published every Tuesday. To contribute, open a pull request on GitHub and add "
                    "a test for your change. The project was founded in 2019 by Ada Lovelace. It has 12 maintainers."}]
@@ -356,3 +356,19 @@ def test_a_call_without_arguments_is_stated_where_the_passages_write_the_functio
     answer = "You can use the `shutil.which()` function to find the path of an executable [1]."
     assert check_relevance("How can I find the path of an executable?", answer, signature).ok
     assert not check_relevance("How can I find the size of a file?", answer, signature).ok
+
+
+def test_the_quote_for_an_answer_is_its_prose_passage_sentence_most_tied_to_the_question():
+    """"When a client exceeds the rate limit, the server returns HTTP 429 and logs the key" (seen: "logs" is stated
+    nowhere, and the model wrote it again) is graded as the passage sentence it comes from."""
+    security = [{"text": "## Rate limits\n\nEach key has a rate limit in requests per minute; a client over the limit "
+                         "gets HTTP 429 with a Retry-After header.\n\n```\n$ curl -i localhost:8000  # HTTP 429\n```",
+                 "title": "Security"},
+                {"text": "HTTP 429 is also logged.", "title": "Logs"}]
+    question = "What happens when a client exceeds the rate limit?"
+    answer = "When a client exceeds the rate limit, the server returns HTTP 429 and logs the key [1]."
+    assert passage_quote(question, answer, security) == (
+        "Each key has a rate limit in requests per minute; a client over the limit gets HTTP 429 with a Retry-After "
+        "header. [1]")
+    # Nothing the answer adds is stated together with a word of the question: no quote.
+    assert passage_quote("How do I export the audit log to Splunk?", "Use the Splunk exporter [1].", security) is None

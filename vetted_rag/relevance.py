@@ -448,6 +448,28 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
                                   f"{', '.join(sorted(added)[:4])})")
 
 
+# ---- the passage sentence an answer comes from ---------------------------------------------------------------------
+
+MIN_QUOTE_WORDS = 3
+_NOT_PROSE = ("#", "$", ">>>", "```", "|", "-", "*")
+
+
+def passage_quote(question: str, answer: str, passages: list[dict]) -> str | None:
+    """The passage sentence `answer` comes from, quoted with its citation: graded in place of an answer the model
+    keeps rewriting with words no passage states. Of the prose sentences that state what the answer adds, the
+    one that shares the most words with the question (counting a question heading it stands under); None when
+    none shares any."""
+    claim, asked = CITATION.sub(" ", answer).strip(), content_words(question)
+    best: tuple[int, int, str] | None = None
+    for n, passage in enumerate(passages, 1):
+        for unit in stating_sentences(question, claim, [passage]):
+            text, tie = unit.text.strip(), len((unit.words | unit.section) & asked)
+            if tie and not text.startswith(_NOT_PROSE) and len(unit.words) >= MIN_QUOTE_WORDS and \
+                    (best is None or tie > best[0]):
+                best = (tie, n, text)
+    return f"{best[2]} [{best[1]}]" if best else None
+
+
 # ---- rivals: what else in the passages could be the answer (for the re-read, nodes/grade_answer.py) -------
 
 _MONTH_NAMES = _MONTHS.title()

@@ -11,7 +11,7 @@ from vetted_rag.grounding import attribute_citations, strip_leading_reply
 from vetted_rag.nodes import asked, configuration, note
 from vetted_rag.prompts import GENERATE_STOP, generate_messages
 from vetted_rag.providers import call_model
-from vetted_rag.relevance import expected_type
+from vetted_rag.relevance import expected_type, passage_quote
 
 
 async def generate(state: State, runtime: Runtime[Configuration]) -> dict:
@@ -32,6 +32,15 @@ async def generate(state: State, runtime: Runtime[Configuration]) -> dict:
         "hallucination_grade": None, "answer_grade": None, "code_check": {},
     }
     if near_duplicate(answer, earlier, config.policy.loop_similarity):
+        # Rejected for words no passage states, and written again: the passage sentence it comes from is graded
+        # instead (the model often cannot answer without adding a word; a verbatim quote adds none).
+        grounding_failed = (state.get("hallucination_grade") or {}).get("binary_score") == "no"
+        quote = passage_quote(asked(state), answer, state.get("passages", [])) if grounding_failed else None
+        if quote and not near_duplicate(quote, earlier, config.policy.loop_similarity):
+            return update | {"generation": quote, "answers": earlier + [answer, quote], "retry_action": None,
+                             "trace": note("quoted", f"attempt {attempt} repeats a rejected answer; the passage sentence "
+                                                     "it comes from is graded instead", attempt=attempt, answer=quote,
+                                           rejected=answer)}
         reason = "loop detected: the regenerated answer repeats an earlier, rejected one"
         return update | {"stop_reason": reason, "retry_action": "stop",
                          "trace": note("loop", reason, attempt=attempt, answer=answer)}
