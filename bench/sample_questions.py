@@ -20,6 +20,11 @@ from vetted_rag import Agent, Configuration
 QUESTIONS = Path(__file__).parents[1] / "vetted_rag/sample_kb/questions.json"
 
 
+def quoted(result) -> bool:
+    """Whether the run graded the passage sentence an ungrounded, repeated answer came from (nodes/generate.py)."""
+    return any(e["node"] == "generate" and e["decision"] == "quoted" for e in result.trace)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", default=tempfile.mkdtemp(prefix="vetted-rag-bench-"))
@@ -39,7 +44,7 @@ def main() -> None:
         rows.append({"question": item["question"], "split": item.get("split"), "answerable": bool(expect),
                      "status": result.status,
                      "answer": result.answer, "correct": correct, "attempts": result.iterations,
-                     "seconds": round(seconds, 2), "stop_reason": result.stop_reason})
+                     "seconds": round(seconds, 2), "stop_reason": result.stop_reason, "quoted": quoted(result)})
         print(f"{seconds:6.1f}s {result.status:<10} {'correct' if correct else '':<8} {item['question']}\n"
               f"        {result.answer or result.stop_reason}", flush=True)
     answerable = [r for r in rows if r["answerable"]]

@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from sample_questions import quoted
+
 from vetted_rag import Agent, Configuration
 from vetted_rag.knowledge.store import open_knowledge_base
 
@@ -44,7 +46,8 @@ def main() -> None:
         expect = item.get("expect")
         correct = result.status == "answered" and bool(expect) and expect.lower() in (result.answer or "").lower()
         rows.append({**item, "status": result.status, "answer": result.answer, "correct": correct,
-                     "seconds": round(time.perf_counter() - started, 1), "stop_reason": result.stop_reason})
+                     "seconds": round(time.perf_counter() - started, 1), "stop_reason": result.stop_reason,
+                     "quoted": quoted(result)})
         print(f"{rows[-1]['seconds']:6.1f}s {result.status:<10} {'correct' if correct else '':<8} {item['question']}\n"
               f"         {result.answer or result.stop_reason}", flush=True)
     summary = {"chat_model": config.chat_model, "documents": report.files, "chunks": report.added,
