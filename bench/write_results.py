@@ -204,8 +204,18 @@ def this_stop_section() -> str:
             *[(f"third-party READMEs, set {n}", f"third_party_docs_{n}") for n in range(2, 7)],
             ("\"What is X?\", 18 READMEs", "third_party_what_is")]
     first = {"python_library": "_5b03064"}
-    rows = "\n".join(f"| {label} | {cells(load(name + first.get(name, '_97b2f99') + '.json'))} | {cells(load(name + '.json'))} |"
-                     for label, name in sets)
+
+    def checks_only(name: str) -> str:
+        return cells(load(f"{name}_282577e.json")) if (RESULTS / f"{name}_282577e.json").exists() else "–"
+
+    def quotes(report: dict) -> str:
+        graded = [r for r in report["rows"] if r.get("quoted")]
+        released = [r for r in graded if r["status"] == "answered"]
+        right = sum(bool(r.get("correct_by_hand", r["correct"])) for r in released)
+        return f"{len(graded)}: {right} right, {len(released) - right} wrong" if graded else "0"
+
+    rows = "\n".join(f"| {label} | {cells(load(name + first.get(name, '_97b2f99') + '.json'))} | {checks_only(name)} | "
+                     f"{cells(load(name + '.json'))} | {quotes(load(name + '.json'))} |" for label, name in sets)
     graders = {split + when: {g["task"]: g for g in load(f"graders_{split}{when}.json")["graders"] if g["default"]}
                for split in ("dev", "held_out") for when in ("_97b2f99", "")}
     def verdicts(g: dict) -> str:
@@ -214,7 +224,7 @@ def this_stop_section() -> str:
                           f"{verdicts(graders[split][task])} |"
                           for task in ("hallucination", "relevance") for split in ("dev", "held_out"))
     sq = load("sample_questions.json")
-    return f"""## This stop (`282577e`): the checks on API reference pages
+    return f"""## This stop: the checks on API reference pages, and a quote in place of a repeated ungrounded answer
 
 A fourth question set written before any run: `bench/data/python_library_questions.json`, 10 questions a
 user asks of three pages of Python's library reference (json, secrets, shutil; the HTML of Debian's
@@ -229,8 +239,8 @@ spot check (6 READMEs, 8 + 2 questions written before its run), kept as `bench/d
 Cells: answered and correct / answerable, answered but wrong, unanswerable answered. The "previous stop"
 column for the new set is its first run (`5b03064`); for the others it is the run stored at `97b2f99`.
 
-| set | previous stop | now |
-|---|---|---|
+| set | previous stop | checks only (`282577e`) | now | runs that graded a quote: released right, wrong |
+|---|---|---|---|---|
 {rows}
 
 The newcomer's 12 + 3 now: p50 {fmt(sq['seconds_p50_answered'])} s for an answered question, peak RSS {fmt(sq['peak_rss_gb'])} GB.

@@ -25,8 +25,10 @@ def test_poisoned_passage_is_dropped_and_leaks_are_withheld(scripted, monkeypatc
     dropped = [d for e in result.trace if e["node"] == "retrieve" for d in e["details"]["dropped"]]
     assert any(d["source"] == "evil.md" for d in dropped)  # never reached the generator
     assert all("SYSTEM NOTE" not in m.content for _, msgs in model.calls for m in msgs)
-    # The leaking attempt repeats the system prompt, which no passage states: the support check stops it.
-    assert result.status == "unverified" and result.answer is None
+    # The leaking attempt repeats the system prompt, which no passage states: the support check stops it. Written
+    # again, it is replaced by the passage sentence it comes from, quoted: the only text that can be released.
     assert result.grades[0]["grader"] == "hallucination" and result.grades[0]["binary_score"] == "no"
+    quotes = [e["details"]["answer"] for e in result.trace if e["node"] == "generate" and e["decision"] == "quoted"]
+    assert result.status == "answered" and [result.answer] == quotes and "max_cost_usd" in result.answer
     text = result.model_dump_json()
     assert CANARY not in text and GENERATE_SYSTEM not in text
