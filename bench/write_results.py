@@ -252,6 +252,13 @@ further repeat is a loop. The last column counts the runs that graded a quote. "
 `282577e`, before the quote, for the four sets run then; in the other sets a run without a quote is the run
 `282577e` makes (the quote only replaces a loop stop).
 
+After these runs the quote changed twice, without a new run: the lede is quoted as the passage writes it (the
+runs show "croniter: croniter provides …", the document's name as the check reads the lede), and no quote is made
+for a yes/no question or a choice between options (a sentence about one option names it, whatever the
+comparison: "Who was born first, William March or Richard Brautigan?"). Replaying all 18 quotes of this stop's
+runs (the doc sets and the HaluEval run) with the final code gives the same verdict for each: 3 released quotes
+lose the name prefix, the rest are unchanged or were refused.
+
 The newcomer's 12 + 3 now: p50 {fmt(sq['seconds_p50_answered'])} s for an answered question, peak RSS {fmt(sq['peak_rss_gb'])} GB.
 
 Labelled verdicts of the default checks (`vetted-rag eval --graders 3000 --seed 2`; balanced accuracy, and

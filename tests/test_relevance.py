@@ -370,5 +370,14 @@ def test_the_quote_for_an_answer_is_its_prose_passage_sentence_most_tied_to_the_
     assert passage_quote(question, answer, security) == (
         "Each key has a rate limit in requests per minute; a client over the limit gets HTTP 429 with a Retry-After "
         "header. [1]")
+    # The lede is quoted as the passage writes it, not as it is read (under the document's name).
+    croniter = [{"text": "croniter provides iteration for the datetime object with a cron like format.",
+                 "title": "croniter", "lede": True}]
+    assert passage_quote("What is croniter?", "croniter iterates datetimes in a cron format [1].", croniter) == (
+        "croniter provides iteration for the datetime object with a cron like format. [1]")
+    # A sentence about one option names it, whatever the comparison: no quote for a choice or a yes/no question.
+    march = [{"text": "William March (September 18, 1893 – May 15, 1954) was an American writer of psychological fiction."}]
+    assert passage_quote("Who was born first, William March or Richard Brautigan?",
+                         "William March was born first, in 1893 [1].", march) is None
     # Nothing the answer adds is stated together with a word of the question: no quote.
     assert passage_quote("How do I export the audit log to Splunk?", "Use the Splunk exporter [1].", security) is None

@@ -458,12 +458,19 @@ def passage_quote(question: str, answer: str, passages: list[dict]) -> str | Non
     """The passage sentence `answer` comes from, quoted with its citation: graded in place of an answer the model
     keeps rewriting with words no passage states. Of the prose sentences that state what the answer adds, the
     one that shares the most words with the question (counting a question heading it stands under); None when
-    none shares any."""
+    none shares any, and for a yes/no question or a choice between options, which a sentence about one option
+    (its birth date, for "Who was born first, A or B?") would seem to answer."""
+    if expected_type(question) == "yes/no" or choice_options(question):
+        return None
     claim, asked = CITATION.sub(" ", answer).strip(), content_words(question)
     best: tuple[int, int, str] | None = None
     for n, passage in enumerate(passages, 1):
+        # Verbatim: the lede as the passage writes it, without the document name it is read under (with_subject).
+        subject = title_parts(passage)[0]
+        named = f"{subject}: " if subject and f"{subject}: " not in passage["text"] else None
         for unit in stating_sentences(question, claim, [passage]):
             text, tie = unit.text.strip(), len((unit.words | unit.section) & asked)
+            text = text.replace(named, "", 1) if named else text
             if tie and not text.startswith(_NOT_PROSE) and len(unit.words) >= MIN_QUOTE_WORDS and \
                     (best is None or tie > best[0]):
                 best = (tie, n, text)
