@@ -255,7 +255,7 @@ further repeat is a loop. The last column counts the runs that graded a quote. "
 After these runs the quote changed twice, without a new run: the lede is quoted as the passage writes it (the
 runs show "croniter: croniter provides …", the document's name as the check reads the lede), and no quote is made
 for a yes/no question or a choice between options (a sentence about one option names it, whatever the
-comparison: "Who was born first, William March or Richard Brautigan?"). Replaying all 18 quotes of this stop's
+comparison: "Who was born first, William March or Richard Brautigan?"). Replaying all 21 quotes of this stop's
 runs (the doc sets and the HaluEval run) with the final code gives the same verdict for each: 3 released quotes
 lose the name prefix, the rest are unchanged or were refused.
 
