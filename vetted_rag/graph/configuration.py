@@ -99,6 +99,11 @@ class RunPolicy:
         default=0.95,
         metadata={"description": "Similarity above which a rewrite or regeneration counts as a repeat."},
     )
+    quote_repeated_answer: bool = field(
+        default=True,
+        metadata={"description": "When an answer that failed the support check comes back the same, grade the passage "
+                                 "sentence it comes from instead (once) rather than stopping as a loop."},
+    )
     return_unverified_answer: bool = field(
         default=False,
         metadata={"description": "Return a failed attempt with an `unverified` result: only one that passed the "

@@ -35,7 +35,8 @@ async def generate(state: State, runtime: Runtime[Configuration]) -> dict:
         # Rejected for words no passage states, and written again: the passage sentence it comes from is graded
         # instead (the model often cannot answer without adding a word; a verbatim quote adds none).
         grounding_failed = (state.get("hallucination_grade") or {}).get("binary_score") == "no"
-        quote = passage_quote(asked(state), answer, state.get("passages", [])) if grounding_failed else None
+        quote = passage_quote(asked(state), answer, state.get("passages", [])) \
+            if grounding_failed and config.policy.quote_repeated_answer else None
         if quote and not near_duplicate(quote, earlier, config.policy.loop_similarity):
             return update | {"generation": quote, "answers": earlier + [answer, quote], "retry_action": None,
                              "trace": note("quoted", f"attempt {attempt} repeats a rejected answer; the passage sentence "
