@@ -248,7 +248,8 @@ traces of refused runs the 1.5B model, told which of its words no passage states
 again, and the run stopped as a loop. Now the first such repeat is replaced by the passage sentence the answer
 comes from (the prose sentence that states what the answer adds and shares the most words with the question),
 quoted verbatim with its citation and graded like any answer: the answer check decides whether it answers. A
-further repeat is a loop. The last column counts the runs that graded a quote. "Checks only" is the same set on
+further repeat is a loop (`RunPolicy.quote_repeated_answer`, default on; off, the repeat is a loop as before).
+The last column counts the runs that graded a quote. "Checks only" is the same set on
 `282577e`, before the quote, for the four sets run then; in the other sets a run without a quote is the run
 `282577e` makes (the quote only replaces a loop stop).
 
