@@ -241,6 +241,10 @@ class Stating(NamedTuple):
     words: frozenset[str]
     section: frozenset[str]
 
+    def tie(self, asked: set[str]) -> int:
+        """How many of the question's words `asked` the sentence, with its heading, shares."""
+        return len((self.words | self.section) & asked)
+
 
 def _section_words(passage: dict) -> frozenset[str]:
     """The words of the passage's section heading when it asks a question ("How do I delete a file?"): what the
@@ -289,7 +293,7 @@ def evidence_tie(question: str, stating: list[Stating]) -> int:
     sentences); -1 when no passage sentence states any of them. A sentence under "Why was Python created in the
     first place?" is about who created Python, though it only says "written by Guido van Rossum"."""
     asked = content_words(question)
-    return max((len((unit.words | unit.section) & asked) for unit in stating), default=-1)
+    return max((unit.tie(asked) for unit in stating), default=-1)
 
 
 def unverifiable(question: str, answer: str) -> str | None:
@@ -369,8 +373,10 @@ def _focus_said(question: str, claim: str) -> tuple[set[str], set[str]]:
     """The question's focus words the answer says, and the focus, in the stricter of two readings: word by word,
     and with hyphenated names read as one word. "Settings management using Pydantic" names the parts of "What
     does pydantic-settings load settings from?", not what it asks."""
-    readings = [(content_words(c) & _focus(q), _focus(q)) for q, c in ((question, claim),
-                                                                      (_compounds(question), _compounds(claim)))]
+    readings = []
+    for q, c in ((question, claim), (_compounds(question), _compounds(claim))):
+        focus = _focus(q)
+        readings.append((content_words(c) & focus, focus))
     return min(readings, key=lambda reading: len(reading[0]) / max(len(reading[1]), 1))
 
 
@@ -451,7 +457,9 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
 # ---- the passage sentence an answer comes from ---------------------------------------------------------------------
 
 MIN_QUOTE_WORDS = 3
-_NOT_PROSE = ("#", "$", ">>>", "```", "|", "-", "*")
+# Lines no quote is made of: headings, shell and REPL lines, fences, table rows, list items. (Not the lede's test,
+# grounding.lede_offset, which takes a shell line for prose and leaves reST fields out.)
+_NOT_QUOTABLE = ("#", "$", ">>>", "```", "|", "-", "*")
 
 
 def passage_quote(question: str, answer: str, passages: list[dict]) -> str | None:
@@ -467,11 +475,10 @@ def passage_quote(question: str, answer: str, passages: list[dict]) -> str | Non
     for n, passage in enumerate(passages, 1):
         # Verbatim: the lede as the passage writes it, without the document name it is read under (with_subject).
         subject = title_parts(passage)[0]
-        named = f"{subject}: " if subject and f"{subject}: " not in passage["text"] else None
+        named = f"{subject}: " if subject and f"{subject}: " not in passage["text"] else ""
         for unit in stating_sentences(question, claim, [passage]):
-            text, tie = unit.text.strip(), len((unit.words | unit.section) & asked)
-            text = text.replace(named, "", 1) if named else text
-            if tie and not text.startswith(_NOT_PROSE) and len(unit.words) >= MIN_QUOTE_WORDS and \
+            text, tie = unit.text.strip().replace(named, "", 1), unit.tie(asked)  # named "": no change
+            if tie and not text.startswith(_NOT_QUOTABLE) and len(unit.words) >= MIN_QUOTE_WORDS and \
                     (best is None or tie > best[0]):
                 best = (tie, n, text)
     return f"{best[2]} [{best[1]}]" if best else None
