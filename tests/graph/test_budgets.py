@@ -87,9 +87,15 @@ def test_a_deeper_search_that_finds_nothing_new_ends_the_run(scripted, tmp_path)
 
 
 def test_repeated_answer_is_detected_as_a_loop(scripted):
-    """The first repeat of an ungrounded answer is replaced by the passage sentence it comes from; once that quote
-    has been graded too, the next repeat ends the run."""
     agent, model = scripted({"text": [GOOD_ANSWER], "GradeHallucination": [NO]}, policy={"max_iterations": 5})
+    result = agent.ask(QUESTION)
+    assert "loop detected" in result.stop_reason and model.count("text") == 2
+
+
+def test_with_quotes_on_a_repeated_ungrounded_answer_is_first_replaced_by_its_passage_sentence(scripted):
+    """Once that quote has been graded too, the next repeat ends the run."""
+    agent, model = scripted({"text": [GOOD_ANSWER], "GradeHallucination": [NO]},
+                            policy={"max_iterations": 5, "quote_repeated_answer": True})
     result = agent.ask(QUESTION)
     assert "loop detected" in result.stop_reason and model.count("text") == 3
     assert [e["decision"] for e in result.trace if e["node"] == "generate"] == ["answered", "quoted", "loop"]

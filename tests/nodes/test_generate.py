@@ -45,17 +45,17 @@ async def test_a_repeated_answer_stops_as_a_loop():
 async def test_an_ungrounded_answer_written_again_is_replaced_by_the_passage_sentence_it_comes_from():
     embellished = "A cost budget is set with the max_cost_usd field of the run policy, which is checked daily [1]."
     rejected = {"grader": "hallucination", "binary_score": "no", "reason": "support check: not in the cited passages: 'checked'"}
-    rt, _ = runtime([embellished])
+    rt, _ = runtime([embellished], quote_repeated_answer=True)
     update = await generate(state(answers=[embellished], attempts=1, hallucination_grade=rejected), rt)
     assert update["generation"] == "A cost budget is set with the max_cost_usd field of the run policy. [1]"
     assert update["retry_action"] is None and update["trace"][0]["decision"] == "quoted"
     quote = update["generation"]
-    # Switched off, the repeat is a loop.
-    rt, _ = runtime([embellished], quote_repeated_answer=False)
+    # Off (the default), the repeat is a loop.
+    rt, _ = runtime([embellished])
     update = await generate(state(answers=[embellished], attempts=1, hallucination_grade=rejected), rt)
     assert update["retry_action"] == "stop" and "loop detected" in update["stop_reason"]
     # Only once: the quote, written again, is a loop.
-    rt, _ = runtime([embellished])
+    rt, _ = runtime([embellished], quote_repeated_answer=True)
     update = await generate(state(answers=[embellished, quote], attempts=2, hallucination_grade=rejected), rt)
     assert update["retry_action"] == "stop" and "loop detected" in update["stop_reason"]
 

@@ -100,9 +100,10 @@ class RunPolicy:
         metadata={"description": "Similarity above which a rewrite or regeneration counts as a repeat."},
     )
     quote_repeated_answer: bool = field(
-        default=True,
+        default=False,
         metadata={"description": "When an answer that failed the support check comes back the same, grade the passage "
-                                 "sentence it comes from instead (once) rather than stopping as a loop."},
+                                 "sentence it comes from instead (once) rather than stopping as a loop. Off by default: "
+                                 "released quotes were wrong more often than the model's own answers (bench/RESULTS.md)."},
     )
     return_unverified_answer: bool = field(
         default=False,
