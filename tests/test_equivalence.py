@@ -73,3 +73,17 @@ def test_turning_on_and_off_reads_as_enabling_and_disabling():
     assert same_question("Is the cache turned on by default?", "Is the cache enabled by default?").same
     assert not same_question("How do I switch the cache off?", "How do I enable the cache?").same
     assert not same_question("How do I turn off authentication?", "How do I turn on authentication?").same
+
+
+def test_a_word_replaced_in_an_otherwise_identical_question_is_a_conflict_no_judge_may_overrule():
+    # The swapped words are what is asked about; a grader judge (cache_lookup) is never asked.
+    for asked, cached in [("What is the default time budget per run?", "What is the default token budget per run?"),
+                          ("Where is the audit log stored?", "Where is the knowledge base stored?"),
+                          ("What is the timeout for one run?", "What is the timeout for one model call?")]:
+        verdict = same_question(asked, cached)
+        assert not verdict.same and verdict.conflict and "replaced" in verdict.reason, (asked, verdict)
+    # A rewording that also adds or drops words is not a substitution: no conflict, so a judge may decide.
+    verdict = same_question("After how much time do cached answers expire?", "How long are cache entries kept?")
+    assert not verdict.same and not verdict.conflict
+    # Synonyms are not substitutions.
+    assert same_question("How can I list the latest runs?", "How do I show recent runs?").same

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from vetted_rag.grounding import FUNCTION_WORDS, NEGATIONS, stem, tokens
 from vetted_rag.relevance import stating_sentences
@@ -29,10 +30,10 @@ _FILLER_STEMS = frozenset(map(stem, FILLER))
 
 # Groups of words that ask the same thing here; the first is the group's name.
 _SYNONYMS = [
-    "remove delete erase", "clear empty flush purge wipe", "show display view see list print",
+    "remove delete erase", "clear empty flush purge wipe", "show display view see look list print",
     "start launch run", "set configure specify", "create make add generate", "store save keep kept persist",
     "need require", "change modify alter", "default standard",
-    "stop halt", "reach hit", "check verify", "retrieve fetch obtain", "find locate", "bypass skip",
+    "stop halt", "recent latest", "reach hit", "check verify", "retrieve fetch obtain", "find locate", "bypass skip",
 ]
 SYNONYM = {stem(word): group.split()[0] for group in _SYNONYMS for word in group.split()}
 
@@ -102,6 +103,18 @@ def _swapped(a: list[str], c: list[str]) -> list[str]:
     return []
 
 
+def _substituted(a: list[str], c: list[str]) -> list[str]:
+    """The words of `c` replaced in `a` when the two are otherwise the same words in the same order,
+    and at most two words are replaced; [] for any other difference (a rewording)."""
+    blocks = SequenceMatcher(a=c, b=a, autojunk=False).get_opcodes()
+    if any(op in ("insert", "delete") for op, *_ in blocks):
+        return []
+    replaced = [(c[i1:i2], a[j1:j2]) for op, i1, i2, j1, j2 in blocks if op == "replace"]
+    if not replaced or sum(len(old) for old, _ in replaced) > 2 or sum(len(new) for _, new in replaced) > 2:
+        return []
+    return [" ".join(old) + " → " + " ".join(new) for old, new in replaced]
+
+
 def _specifics(question: str) -> set[str]:
     """Names, numbers, versions and identifiers (the first word of a question is not a name)."""
     body = question.strip()
@@ -157,6 +170,10 @@ def same_question(asked: str, cached: str, cached_answer: str = "", passages: li
     # words the stored answer (or its passage sentence) states. A substitution (cost → token) is a
     # different question, even when the passage names both.
     dropped = sorted(only_c & differ)
+    if substituted := _substituted(a, c):
+        # Everything else is the same, word for word: the swapped words are what is asked about
+        # ("token budget" / "time budget", "port" / "host").
+        return Equivalence(False, f"one thing is replaced by another: {' / '.join(substituted)}", conflict=True)
     if dropped or not cached_answer:
         return Equivalence(False, f"they differ in {', '.join(sorted(differ)[:4])}")
     stated = set(_content(cached_answer)).union(

@@ -93,6 +93,10 @@ _CHOICE_INSIDE = re.compile(r"^\W*(?:which|what|of the two)\b[^,?]{0,40},\s*(?:t
 _NOT_A_NOUN = r"(?!(?:else|exactly|then|ever|really|actually)\b)"
 _WHICH_NOUN = re.compile(rf"^\W*(?:which|what)\s+(?:{_NOT_A_NOUN}[A-Za-z][\w-]*\s+)?{_NOT_A_NOUN}([A-Za-z][\w-]*)\s+"
                          r"(?:is|are|was|were|do|does|did|can|could|has|have|had|will|would|should|must|may)\b", re.IGNORECASE)
+# "What is the maximum line count textwrap can process?": the value asked for is a limit or default of a named
+# quantity (at most two words after the scale word, up to a function word or a name: "line count").
+_LIMIT_OF = re.compile(r"\b(?:what|which)(?:'s|\s+is|\s+are|\s+was|\s+were)?\s+(?:the\s+)?(?:maximum|minimum|max|min|default)\s+"
+                       r"((?:[a-z][a-z-]*\s+)?[a-z][a-z-]*)(?![\w.-])", re.IGNORECASE)
 _CHOICE = re.compile(r"[,:]?\s*(?:the\s+)?([^,?]+?)\s+or\s+(?:the\s+)?([^,?]+?)\s*\??\s*$", re.I)
 # "What is uvicorn?" / "What is LangGraph Studio?": the question asks what a named thing is (one or two words,
 # no article: "What is the default port?" asks for a value).
@@ -380,6 +384,19 @@ def _focus_said(question: str, claim: str) -> tuple[set[str], set[str]]:
     return min(readings, key=lambda reading: len(reading[0]) / max(len(reading[1]), 1))
 
 
+def _measured(question: str) -> set[str]:
+    """The words of the quantity whose limit or default `question` asks for ("line count"), as stems."""
+    found = _LIMIT_OF.search(question)
+    if not found:
+        return set()
+    words = []
+    for word in found.group(1).lower().split():
+        if word in FUNCTION_WORDS or _POLAR_START.match(word):
+            break
+        words.append(word)
+    return content_words(" ".join(words))
+
+
 def check_relevance(question: str, answer: str, passages: list[dict] | None = None, *,
                     focus: bool = True) -> RelevanceVerdict:
     """Whether `answer` answers `question`. `focus=False` leaves out the tie of the question's words to the
@@ -442,6 +459,12 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
         kind_of = stem(noun.group(1).lower())
         if kind_of not in said and not any(kind_of in unit.words for unit in stating):
             return RelevanceVerdict(False, f"the question asks which {noun.group(1)}; the answer never names one")
+    measured = _measured(question)
+    if measured and stating and _NUMBER.search(claim) and not any(measured <= unit.words | unit.section for unit in stating):
+        # "70" (the default width) for "What is the maximum line count textwrap can process?": the sentence that
+        # states the number must say what it measures, every word of it ("1 MiB" is a buffer size, not a file size).
+        return RelevanceVerdict(False, f"the passage sentence with the number never says {' '.join(sorted(measured))}: "
+                                       "it measures something else")
     if tie is not None:
         if tie < MIN_EVIDENCE_TIE:
             return RelevanceVerdict(False, "no passage sentence states the answer together with what the question asks about"
