@@ -381,3 +381,34 @@ def test_the_quote_for_an_answer_is_its_prose_passage_sentence_most_tied_to_the_
                          "William March was born first, in 1893 [1].", march) is None
     # Nothing the answer adds is stated together with a word of the question: no quote.
     assert passage_quote("How do I export the audit log to Splunk?", "Use the Splunk exporter [1].", security) is None
+
+
+def test_a_number_for_a_limit_or_default_comes_from_a_sentence_that_names_the_quantity():
+    textwrap = [{"id": "t", "source": "textwrap.html", "title": "textwrap",
+                 "text": "width (default: 70) is the maximum length of wrapped lines. As long as there are no "
+                         "individual words longer than width, no line will be longer than width characters."}]
+    # 70 is a line length, not a line count, nor the size of a file.
+    verdict = check_relevance("What is the maximum line count textwrap can process?", "70 [1]", textwrap)
+    assert not verdict.ok and "measures something else" in verdict.reason, verdict
+    assert not check_relevance("What is the maximum file size textwrap can wrap?", "70 [1]", textwrap).ok
+    assert check_relevance("What is the default width for wrapping?", "70 [1]", textwrap).ok
+    assert check_relevance("What is the maximum length of wrapped lines?", "70 [1]", textwrap).ok
+
+
+BUDGETS = [{"id": "b", "source": "budgets.md", "title": "Run budgets",
+            "text": "The token budget is 50,000 tokens per run by default. Each model call times out after 60 seconds "
+                    "by default. To set a cost budget, set the `max_cost_usd` field of the run policy."}]
+
+
+def test_a_bare_quantity_does_not_say_how_to_do_something():
+    verdict = check_relevance("How do I set a cost budget?", "50,000 tokens per run [1]", BUDGETS)
+    assert not verdict.ok and "how to do something" in verdict.reason, verdict
+    assert check_relevance("What is the default token budget per run?", "50,000 tokens per run [1]", BUDGETS).ok
+    assert check_relevance("How do I set a cost budget?", "Set the `max_cost_usd` field of the run policy [1].", BUDGETS).ok
+
+
+def test_a_count_is_not_answered_by_a_measure_in_another_unit():
+    verdict = check_relevance("How many retries does a model call get?", "60 seconds by default [1]", BUDGETS)
+    assert not verdict.ok and "counts retries" in verdict.reason, verdict
+    assert check_relevance("How many seconds may a model call take?", "60 seconds by default [1]", BUDGETS).ok
+    assert check_relevance("How many tokens may a run use by default?", "50,000 tokens per run [1]", BUDGETS).ok
