@@ -184,21 +184,27 @@ answers is in the "Runs" note of the first section.
 """
 
 
+def set_cells(report: dict, quotes: bool = True) -> str:
+    """Answered and correct / answerable, answered but wrong, unanswerable answered. Without quotes, a run that
+    released a quote is the run that stopped as a loop instead."""
+    rows = report["rows"]
+    answerable = [r for r in rows if r.get("answerable", bool(r.get("expect")))]
+
+    def shown(r: dict) -> bool:
+        return r["status"] == "answered" and (quotes or not r.get("quoted"))
+    right = sum(shown(r) and bool(r.get("correct_by_hand", r["correct"])) for r in answerable)
+    wrong = sum(shown(r) and not r.get("correct_by_hand", r["correct"]) for r in answerable)
+    refused = [r for r in rows if r not in answerable]
+    released = sum(shown(r) for r in refused)
+    return f"{right} / {len(answerable)}, {wrong}" + (f", {released} / {len(refused)}" if refused else ", –")
+
+
 def this_stop_section() -> str:
-    """This stop: a fourth set written before any run (API reference pages), and every set re-run."""
-    def cells(report: dict, quotes: bool = True) -> str:
-        """Without quotes, a run that released a quote is the run that stopped as a loop instead."""
-        rows = report["rows"]
-        answerable = [r for r in rows if r.get("answerable", bool(r.get("expect")))]
+    return ""
 
-        def shown(r: dict) -> bool:
-            return r["status"] == "answered" and (quotes or not r.get("quoted"))
-        right = sum(shown(r) and bool(r.get("correct_by_hand", r["correct"])) for r in answerable)
-        wrong = sum(shown(r) and not r.get("correct_by_hand", r["correct"]) for r in answerable)
-        refused = [r for r in rows if r not in answerable]
-        released = sum(shown(r) for r in refused)
-        return f"{right} / {len(answerable)}, {wrong}" + (f", {released} / {len(refused)}" if refused else ", –")
 
+def quote_stop_section() -> str:
+    """The stop before this one (`6196005`): a set of API reference pages, and every set re-run (on `a7eeb44`)."""
     sets = [("newcomer's questions, shipped docs (12 + 3)", "sample_questions"),
             ("newcomer set 3, shipped docs (15 + 3)", "sample_kb_new_questions"),
             ("more questions, shipped docs (18 + 2)", "sample_kb_more_questions"),
@@ -212,10 +218,10 @@ def this_stop_section() -> str:
 
     def previous(name: str) -> str:
         path = name + first.get(name, "_97b2f99") + ".json"
-        return cells(load(path)) if (RESULTS / path).exists() else "–"
+        return set_cells(load(path)) if (RESULTS / path).exists() else "–"
 
     def checks_only(name: str) -> str:
-        return cells(load(f"{name}_282577e.json")) if (RESULTS / f"{name}_282577e.json").exists() else "–"
+        return set_cells(load(f"{name}_282577e.json")) if (RESULTS / f"{name}_282577e.json").exists() else "–"
 
     def quotes(report: dict) -> str:
         graded = [r for r in report["rows"] if r.get("quoted")]
@@ -223,17 +229,17 @@ def this_stop_section() -> str:
         right = sum(bool(r.get("correct_by_hand", r["correct"])) for r in released)
         return f"{len(graded)} graded, {len(released)} released: {right} right, {len(released) - right} wrong" if graded else "0"
 
-    rows = "\n".join(f"| {label} | {previous(name)} | {checks_only(name)} | {cells(load(name + '.json'), quotes=False)} | "
-                     f"{cells(load(name + '.json'))} | {quotes(load(name + '.json'))} |" for label, name in sets)
+    rows = "\n".join(f"| {label} | {previous(name)} | {checks_only(name)} | {set_cells(load(name + '_a7eeb44.json'), quotes=False)} | "
+                     f"{set_cells(load(name + '_a7eeb44.json'))} | {quotes(load(name + '_a7eeb44.json'))} |" for label, name in sets)
     graders = {split + when: {g["task"]: g for g in load(f"graders_{split}{when}.json")["graders"] if g["default"]}
-               for split in ("dev", "held_out") for when in ("_97b2f99", "")}
+               for split in ("dev", "held_out") for when in ("_97b2f99", "_6196005")}
     def verdicts(g: dict) -> str:
         return f"{g['balanced_accuracy']:.3f} ({g['tp']} / {g['fp']} / {g['tn']} / {g['fn']})"
     labelled = "\n".join(f"| {task} | {split.replace('_', ' ')} | {verdicts(graders[split + '_97b2f99'][task])} | "
-                          f"{verdicts(graders[split][task])} |"
+                          f"{verdicts(graders[split + '_6196005'][task])} |"
                           for task in ("hallucination", "relevance") for split in ("dev", "held_out"))
-    sq = load("sample_questions.json")
-    return f"""## This stop: the checks on API reference pages, and a quote in place of a repeated ungrounded answer
+    sq = load("sample_questions_a7eeb44.json")
+    return f"""## Previous stop (`6196005`): the checks on API reference pages, and a quote in place of a repeated ungrounded answer
 
 A fourth question set written before any run: `bench/data/python_library_questions.json`, 10 questions a
 user asks of three pages of Python's library reference (json, secrets, shutil; the HTML of Debian's
@@ -466,8 +472,10 @@ thread per idle core when the model loads, read from /proc/stat over 0.2 s.""")
         sections.append(retrieval_section())
     if (RESULTS / "third_party_what_is_held_out.json").exists():
         sections.append(what_is_section())
-    if (RESULTS / "python_library.json").exists():
+    if (RESULTS / "cache_judge.json").exists():
         sections.append(this_stop_section())
+    if (RESULTS / "python_library_a7eeb44.json").exists():
+        sections.append(quote_stop_section())
     if (RESULTS / "python_faq_97b2f99.json").exists():
         sections.append(html_and_newcomer_set_3_section())
     if (RESULTS / "graders_dev.json").exists():

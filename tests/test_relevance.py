@@ -393,6 +393,10 @@ def test_a_number_for_a_limit_or_default_comes_from_a_sentence_that_names_the_qu
     assert not check_relevance("What is the maximum file size textwrap can wrap?", "70 [1]", textwrap).ok
     assert check_relevance("What is the default width for wrapping?", "70 [1]", textwrap).ok
     assert check_relevance("What is the maximum length of wrapped lines?", "70 [1]", textwrap).ok
+    # The quantity may be named by the sentence before the number's ("… The default is 2 rewrites.").
+    budgets = [{"id": "b", "source": "run-budgets.md", "title": "Run budgets", "text":
+                "The rewrite budget `max_rewrites` limits how often the question is rewritten. The default is 2 rewrites."}]
+    assert check_relevance("What is the default rewrite budget?", "2 rewrites [1]", budgets).ok
 
 
 BUDGETS = [{"id": "b", "source": "budgets.md", "title": "Run budgets",

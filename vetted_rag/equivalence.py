@@ -6,8 +6,9 @@ MiniLM. Two questions are the same question only when the words in which they di
 paraphrases — inflections (stemming), a short table of synonyms, filler, or words the stored
 answer and its passage sentence state — and nothing that changes what is asked: a negation, an
 opposite (enable/disable, min/max, import/export, …; "maximum" alone too), swapped roles ("list to
-string" / "string to list", "can a reader key create an admin key" / the reverse), or a different
-name, number, version or identifier. Measured on bench/data/question_pairs.json and
+string" / "string to list", "can a reader key create an admin key" / the reverse), a word replaced in an
+otherwise identical question ("token budget" / "time budget"), or a different name, number, version or
+identifier. Measured on bench/data/question_pairs.json and
 question_rewordings.json (bench/RESULTS.md).
 """
 
@@ -126,16 +127,17 @@ def _specifics(question: str) -> set[str]:
 class Equivalence:
     same: bool
     reason: str
-    # A difference no wording can undo (negation, another name or number, an opposite, swapped roles). When
-    # False, they only differ in words the rule cannot match: an LLM judge may decide (nodes/cache_lookup.py).
+    # A difference no wording can undo (negation, another name or number, an opposite, swapped roles, a word
+    # replaced in the same question). When False, they only differ in words the rule cannot match: an LLM judge
+    # may decide (nodes/cache_lookup.py).
     conflict: bool = False
 
 
 def same_question(asked: str, cached: str, cached_answer: str = "", passages: list[dict] | None = None) -> Equivalence:
     """Whether `asked` asks what `cached` asked, so the cached answer may be served for it.
 
-    No conflict (negation, different name/number/version, antonym, swapped roles) may separate
-    them. Then either they differ only in wording (inflections, synonyms, filler), or `asked`
+    No conflict (negation, different name/number/version, antonym, swapped roles, a replaced word) may
+    separate them. Then either they differ only in wording (inflections, synonyms, filler), or `asked`
     keeps every word of `cached` and adds only words the stored answer, or the passage sentence it
     comes from, states ("which port does the server listen on" for "what port does the server use")."""
     asked, cached = _unphrased(asked), _unphrased(cached)

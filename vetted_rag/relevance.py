@@ -249,12 +249,14 @@ class RelevanceVerdict:
 
 
 class Stating(NamedTuple):
-    """A passage sentence that states part of an answer: its content words, and those of the FAQ-style heading (a
-    question) it stands under."""
+    """A passage sentence that states part of an answer: its content words, those of the FAQ-style heading (a
+    question) it stands under, and those of the sentence before it ("The rewrite budget `max_rewrites` limits …
+    The default is 2 rewrites.")."""
 
     text: str
     words: frozenset[str]
     section: frozenset[str]
+    before: frozenset[str] = frozenset()
 
     def tie(self, asked: set[str]) -> int:
         """How many of the question's words `asked` the sentence, with its heading, shares."""
@@ -277,7 +279,9 @@ def stating_sentences(question: str, claim: str, passages: list[dict]) -> list[S
     units: list[Stating] = []
     for passage in passages:
         text, section = with_subject(passage), _section_words(passage)
-        units += [Stating(s, words, section) for s, words in zip(passage_sentences([text]), sentence_words([text]))]
+        words = sentence_words([text])
+        units += [Stating(s, w, section, words[i - 1] if i else frozenset())
+                  for i, (s, w) in enumerate(zip(passage_sentences([text]), words))]
     stating: dict[str, Stating] = {}  # each sentence once, however many parts of the answer it states
     for part in sentences(claim):
         added = content_words(part) - asked - CONNECTIVE_STEMS
@@ -477,9 +481,11 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
         if kind_of not in said and not any(kind_of in unit.words for unit in stating):
             return RelevanceVerdict(False, f"the question asks which {noun.group(1)}; the answer never names one")
     measured = _measured(question)
-    if measured and stating and _NUMBER.search(claim) and not any(measured <= unit.words | unit.section for unit in stating):
+    if measured and stating and _NUMBER.search(claim) and \
+            not any(measured <= unit.words | unit.section | unit.before for unit in stating):
         # "70" (the default width) for "What is the maximum line count textwrap can process?": the sentence that
-        # states the number must say what it measures, every word of it ("1 MiB" is a buffer size, not a file size).
+        # states the number, or the one before it, must say what it measures, every word of it ("1 MiB" is a
+        # buffer size, not a file size).
         return RelevanceVerdict(False, f"the passage sentence with the number never says {' '.join(sorted(measured))}: "
                                        "it measures something else")
     if tie is not None:
