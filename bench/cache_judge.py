@@ -7,7 +7,9 @@ why, on the pairs of bench/cache_equivalence.py that reach that point: the writt
 hard negatives, and "other pairs": a cached question with the asked question of another pair,
 cosine >= 0.5 (different questions on the same topic; a few are paraphrases written in two sets).
 Prompts: the product's (`prompts.same_question_messages`), a few-shot variant, and one that shows
-the stored answer. Writes bench/results/cache_judge.json.
+the stored answer; and, without a model, the full checks: serve when the stored answer passes the
+support check and the answer check (with its focus tie) for the new question. Writes
+bench/results/cache_judge.json.
 Usage: python bench/cache_judge.py [--every K]  (K: judge every K-th other pair; default 4)
 """
 
@@ -26,10 +28,12 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from vetted_rag import Configuration
 from vetted_rag.equivalence import same_question
+from vetted_rag.grounding import check_support
 from vetted_rag.knowledge.embeddings import load_embeddings
 from vetted_rag.nodes import llm_verdict
 from vetted_rag.nodes.schemas import SameQuestion
 from vetted_rag.prompts import same_question_messages
+from vetted_rag.relevance import check_relevance
 
 HERE = Path(__file__).parent
 FEW_SHOT = ("You decide whether two questions ask for the same information, worded differently. Examples:\n"
@@ -92,7 +96,11 @@ def undecided_pairs(every: int) -> list[dict]:
             continue
         verdict = same_question(asked, cached, stored["answer"], stored["passages"])
         if not verdict.same and not verdict.conflict:
-            rows.append({"kind": kind, "cached": cached, "asked": asked, "answer": stored["answer"]})
+            support = check_support(stored["answer"], stored["passages"], question=asked)
+            answers_it = check_relevance(asked, stored["answer"], stored["passages"])
+            rows.append({"kind": kind, "cached": cached, "asked": asked, "answer": stored["answer"],
+                         "full_checks": {"verdict": "yes" if support.ok and answers_it.ok else "no",
+                                         "reason": answers_it.reason if support.ok else support.reason}})
     return rows
 
 
@@ -114,11 +122,12 @@ def main() -> None:
     rows = undecided_pairs(args.every)
     print(f"{len(rows)} pairs reach the judge; model {Configuration.from_env().grader}")
     asyncio.run(judge(rows))
+    prompts_used = ("product", "few_shot", "with_answer")
     said_same = {name: dict(Counter(r["kind"] for r in rows if r[name]["verdict"] == "yes"))
-                 for name in ("product", "few_shot", "with_answer")}
+                 for name in (*prompts_used, "full_checks")}
     report = {"grader_model": Configuration.from_env().grader, "pairs": dict(Counter(r["kind"] for r in rows)),
               "judged_same": said_same,
-              "seconds_p50": float(np.median([r[n]["seconds"] for r in rows for n in said_same])), "rows": rows}
+              "seconds_p50": float(np.median([r[n]["seconds"] for r in rows for n in prompts_used])), "rows": rows}
     (HERE / "results/cache_judge.json").write_text(json.dumps(report, indent=2))
     print(json.dumps({k: report[k] for k in ("pairs", "judged_same", "seconds_p50")}, indent=2))
 

@@ -397,6 +397,11 @@ def test_a_number_for_a_limit_or_default_comes_from_a_sentence_that_names_the_qu
     budgets = [{"id": "b", "source": "run-budgets.md", "title": "Run budgets", "text":
                 "The rewrite budget `max_rewrites` limits how often the question is rewritten. The default is 2 rewrites."}]
     assert check_relevance("What is the default rewrite budget?", "2 rewrites [1]", budgets).ok
+    # … every word of it in one of the two: "rewrites" before and "budget" in the number's sentence name no rewrite budget.
+    tokens = [{"id": "t", "source": "run-budgets.md", "title": "Run budgets", "text":
+               "It counts every model call, graders and rewrites included. The default token budget is 50,000 tokens."}]
+    assert not check_relevance("What is the default rewrite budget?", "50,000 tokens [1]", tokens).ok
+    assert check_relevance("What is the default token budget?", "50,000 tokens [1]", tokens).ok
 
 
 BUDGETS = [{"id": "b", "source": "budgets.md", "title": "Run budgets",

@@ -482,10 +482,11 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
             return RelevanceVerdict(False, f"the question asks which {noun.group(1)}; the answer never names one")
     measured = _measured(question)
     if measured and stating and _NUMBER.search(claim) and \
-            not any(measured <= unit.words | unit.section | unit.before for unit in stating):
+            not any(measured <= unit.words | unit.section or measured <= unit.before | unit.section for unit in stating):
         # "70" (the default width) for "What is the maximum line count textwrap can process?": the sentence that
-        # states the number, or the one before it, must say what it measures, every word of it ("1 MiB" is a
-        # buffer size, not a file size).
+        # states the number, or the one before it, must say what it measures, every word of it in one of them
+        # ("1 MiB" is a buffer size, not a file size; "budget" in one sentence and "rewrites" in the other is no
+        # rewrite budget).
         return RelevanceVerdict(False, f"the passage sentence with the number never says {' '.join(sorted(measured))}: "
                                        "it measures something else")
     if tie is not None:
