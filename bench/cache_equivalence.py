@@ -55,9 +55,9 @@ def stored_answers(questions: list[str]) -> dict[str, dict]:
     return known
 
 
-def passage_texts(answers: dict[str, dict]) -> dict[str, dict]:
-    """The text of every stored passage id, read from the sample knowledge base (a cache entry keeps
-    its passages, and the answer check reads them)."""
+def attach_passages(answers: dict[str, dict]) -> None:
+    """Give each stored answer its passages (`stored["passages"]`), read by id from the sample knowledge
+    base (a cache entry keeps its passages, and the answer check reads them)."""
     import tempfile
 
     from vetted_rag import Configuration
@@ -67,7 +67,9 @@ def passage_texts(answers: dict[str, dict]) -> dict[str, dict]:
     kb.ensure_sample()
     ids = sorted({p["id"] for a in answers.values() for p in a["passage_ids"]})
     found = kb._collection.get(ids=ids, include=["documents"])
-    return {pid: {"id": pid, "text": text} for pid, text in zip(found["ids"], found["documents"])}
+    texts = {pid: {"id": pid, "text": text} for pid, text in zip(found["ids"], found["documents"])}
+    for stored in answers.values():
+        stored["passages"] = [texts[p["id"]] for p in stored["passage_ids"] if p["id"] in texts]
 
 
 def same(asked: str, cached: str, stored: dict) -> bool:
@@ -95,9 +97,7 @@ def main() -> None:
     print(f"cache embedding model: {name}")
     answers = stored_answers([p[0] for split, data in PAIRS.items() if split != "about"
                               for kind in ("paraphrase", "hard_negative") for p in data[kind]])
-    texts = passage_texts(answers)
-    for stored in answers.values():
-        stored["passages"] = [texts[p["id"]] for p in stored["passage_ids"] if p["id"] in texts]
+    attach_passages(answers)
     from vetted_rag.cache.base import DEFAULT_THRESHOLDS, FALLBACK_THRESHOLD
 
     report = {"embedding_model": name, "default_threshold": DEFAULT_THRESHOLDS.get(name, FALLBACK_THRESHOLD)}

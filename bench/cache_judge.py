@@ -23,7 +23,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from cache_equivalence import ANSWERS, PAIRS, passage_texts
+from cache_equivalence import ANSWERS, PAIRS, attach_passages
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from vetted_rag import Configuration
@@ -62,9 +62,7 @@ def prompts(asked: str, cached: str, answer: str) -> dict[str, list]:
 def undecided_pairs(every: int) -> list[dict]:
     """Pairs with an answered stored question that the rule finds neither the same nor in conflict."""
     answers = json.loads(ANSWERS.read_text())
-    texts = passage_texts(answers)
-    for stored in answers.values():
-        stored["passages"] = [texts[p["id"]] for p in stored["passage_ids"] if p["id"] in texts]
+    attach_passages(answers)
     written = [(kind, p[0], p[1]) for split, data in PAIRS.items() if split != "about" for kind in ("paraphrase", "hard_negative")
                for p in data[kind]]
     neighbours: dict[str, set[str]] = {}

@@ -199,6 +199,16 @@ def set_cells(report: dict, quotes: bool = True) -> str:
     return f"{right} / {len(answerable)}, {wrong}" + (f", {released} / {len(refused)}" if refused else ", –")
 
 
+def labelled_verdicts(before: str, now: str) -> str:
+    """Rows (check, split, before, now) of the default checks' labelled verdicts, from graders_<split><suffix>.json:
+    balanced accuracy and TP / FP / TN / FN."""
+    def verdict(split: str, when: str, task: str) -> str:
+        g = next(g for g in load(f"graders_{split}{when}.json")["graders"] if g["default"] and g["task"] == task)
+        return f"{g['balanced_accuracy']:.3f} ({g['tp']} / {g['fp']} / {g['tn']} / {g['fn']})"
+    return "\n".join(f"| {task} | {split.replace('_', ' ')} | {verdict(split, before, task)} | {verdict(split, now, task)} |"
+                     for task in ("hallucination", "relevance") for split in ("dev", "held_out"))
+
+
 def this_stop_section() -> str:
     """This stop: answers of the wrong kind for limits, counts and how-to questions; the cache's judge measured."""
     sets = [("newcomer's questions, shipped docs (12 + 3)", "sample_questions"),
@@ -215,14 +225,7 @@ def this_stop_section() -> str:
         path = name + "_a7eeb44.json"
         return set_cells(load(path), quotes=False) if (RESULTS / path).exists() else "–"
     rows = "\n".join(f"| {label} | {previous(name)} | {set_cells(load(name + '.json'))} |" for label, name in sets)
-    graders = {split + when: {g["task"]: g for g in load(f"graders_{split}{when}.json")["graders"] if g["default"]}
-               for split in ("dev", "held_out") for when in ("_6196005", "")}
-
-    def verdicts(g: dict) -> str:
-        return f"{g['balanced_accuracy']:.3f} ({g['tp']} / {g['fp']} / {g['tn']} / {g['fn']})"
-    labelled = "\n".join(f"| {task} | {split.replace('_', ' ')} | {verdicts(graders[split + '_6196005'][task])} | "
-                          f"{verdicts(graders[split][task])} |"
-                          for task in ("hallucination", "relevance") for split in ("dev", "held_out"))
+    labelled = labelled_verdicts("_6196005", "")
     before, now = load("cache_equivalence_6196005.json"), load("cache_equivalence.json")
 
     def at_default(report: dict, split: str) -> str:
@@ -345,13 +348,7 @@ def quote_stop_section() -> str:
 
     rows = "\n".join(f"| {label} | {previous(name)} | {checks_only(name)} | {set_cells(load(name + '_a7eeb44.json'), quotes=False)} | "
                      f"{set_cells(load(name + '_a7eeb44.json'))} | {quotes(load(name + '_a7eeb44.json'))} |" for label, name in sets)
-    graders = {split + when: {g["task"]: g for g in load(f"graders_{split}{when}.json")["graders"] if g["default"]}
-               for split in ("dev", "held_out") for when in ("_97b2f99", "_6196005")}
-    def verdicts(g: dict) -> str:
-        return f"{g['balanced_accuracy']:.3f} ({g['tp']} / {g['fp']} / {g['tn']} / {g['fn']})"
-    labelled = "\n".join(f"| {task} | {split.replace('_', ' ')} | {verdicts(graders[split + '_97b2f99'][task])} | "
-                          f"{verdicts(graders[split + '_6196005'][task])} |"
-                          for task in ("hallucination", "relevance") for split in ("dev", "held_out"))
+    labelled = labelled_verdicts("_97b2f99", "_6196005")
     sq = load("sample_questions_a7eeb44.json")
     return f"""## Previous stop (`6196005`): the checks on API reference pages, and a quote in place of a repeated ungrounded answer
 

@@ -103,8 +103,10 @@ _HOW_TO = re.compile(r"^\W*(?:how\s+(?:do|can|could|should|would|may|might)\s+(?
                      r"what(?:'s|\s+is)\s+the\s+(?:best\s+)?way\s+to\b)", re.IGNORECASE)
 # "How many retries does a failing call get?" counts retries; "60 seconds" measures a time. A number with a unit of
 # measurement answers a count only of that unit.
-_UNIT = re.compile(r"\b\d[\d,.]*\s*(ms|milliseconds?|seconds?|secs?|minutes?|mins?|hours?|days?|weeks?|months?|years?|"
-                   r"bytes?|[kmgt]i?b|kilobytes?|megabytes?|gigabytes?|percent|%|usd|dollars?|cents?)(?![\w])", re.IGNORECASE)
+_UNITS = (r"(ms|milliseconds?|seconds?|secs?|minutes?|mins?|hours?|days?|weeks?|months?|years?|bytes?|[kmgt]i?b|"
+          r"kilobytes?|megabytes?|gigabytes?|percent|%|usd|dollars?|cents?)")
+_UNIT = re.compile(rf"\b\d[\d,.]*\s*{_UNITS}(?![\w])", re.IGNORECASE)
+_UNIT_WORD = re.compile(rf"{_UNITS}(?![\w])", re.IGNORECASE)
 _HOW_MANY = re.compile(r"\bhow\s+many\s+([a-z][a-z-]*)", re.IGNORECASE)
 _LEADING_NUMBER = re.compile(r"\W*(?:\d|(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred|"
                              r"thousand)\b)", re.IGNORECASE)
@@ -457,7 +459,7 @@ def check_relevance(question: str, answer: str, passages: list[dict] | None = No
         return RelevanceVerdict(False, not_defined)
     counted, unit = _HOW_MANY.search(question), _UNIT.search(claim)
     if counted and unit and stem(unit.group(1).lower()) != stem(counted.group(1).lower()) and \
-            not _UNIT.search(f"1 {counted.group(1)}"):
+            not _UNIT_WORD.match(counted.group(1)):
         return RelevanceVerdict(False, f"the question counts {counted.group(1)}; the answer measures {unit.group(1)}")
     if _HOW_TO.match(question) and is_phrase(claim) and _LEADING_NUMBER.match(claim):
         return RelevanceVerdict(False, "the question asks how to do something; the answer is only a quantity")
